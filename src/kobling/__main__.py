@@ -1,0 +1,3 @@
+from kobling.cli import main
+
+main()

@@ -1,0 +1,228 @@
+"""The ``kobling`` command line (Typer). Every command accepts ``--data-dir``."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import tempfile
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from kobling.domain.serialize import to_jsonable
+
+app = typer.Typer(help="Kobling: webshop orders into the books, exactly once.", no_args_is_help=True)
+transfers_app = typer.Typer(help="Inspect transfers.", no_args_is_help=True)
+db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+app.add_typer(transfers_app, name="transfers")
+app.add_typer(db_app, name="db")
+
+DataDir = Annotated[
+    Path,
+    typer.Option(
+        "--data-dir",
+        envvar="KOBLING_DATA_DIR",
+        help="Where Kobling keeps its databases and key (default ./var)",
+    ),
+]
+
+
+@app.command()
+def run(
+    data_dir: DataDir = Path("var"),
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+    sandbox: Annotated[
+        bool, typer.Option(help="Create the sandbox integration on first run and serve it")
+    ] = True,
+    trickle: Annotated[float, typer.Option(help="Seconds between new sandbox orders")] = 8.0,
+) -> None:
+    """Web server and worker in one process, on the embedded defaults."""
+    import uvicorn
+
+    from kobling.engine.launch import poll_now, start_engine, stop_engine
+    from kobling.engine.runtime import configure
+    from kobling.sandbox import (
+        CONNECTION_NAME,
+        Trickle,
+        create_sandbox_integration,
+        make_sandboxes,
+    )
+    from kobling.store import repository as repo
+    from kobling.web.app import create_app
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    public_url = os.environ.get("KOBLING_PUBLIC_URL", f"http://{host}:{port}")
+    rt = configure(data_dir, public_url=public_url)
+    mounts: dict[str, Any] = {}
+    feeder = None
+    sandboxes = None
+    if sandbox:
+        sandboxes = make_sandboxes(public_url)
+        mounts = sandboxes.mounts()
+        connection_id = repo.find_connection_id(rt.db, CONNECTION_NAME)
+        if connection_id is None and repo.count_integrations(rt.db) == 0:
+            connection_id = create_sandbox_integration(rt, sandboxes)
+        feeder = Trickle(sandboxes.woo, interval=trickle)
+    web = create_app(mounts)
+    config = uvicorn.Config(web, host=host, port=port, log_level="info", lifespan="off")
+    server = uvicorn.Server(config)
+
+    def after_start() -> None:
+        # The engine starts once the web server listens, so webhook registration (which makes
+        # the shop ping our /hooks URL) and the first poll can reach us.
+        while not server.started and not server.should_exit:
+            threading.Event().wait(0.05)
+        start_engine(rt)
+        for cid in repo.active_connection_ids(rt.db):
+            try:
+                poll_now(cid)
+            except Exception as exc:  # the scheduled poll retries; say why here
+                logging.getLogger("kobling").warning("first poll of connection %s: %s", cid, exc)
+        if feeder is not None:
+            feeder.start()
+        typer.echo(f"Kobling is running: {public_url}")
+
+    threading.Thread(target=after_start, name="kobling-engine-start", daemon=True).start()
+    try:
+        server.run()
+    finally:
+        if feeder is not None:
+            feeder.stop()
+        if sandboxes is not None:
+            sandboxes.close()
+        stop_engine(rt)
+
+
+@app.command()
+def demo(
+    orders: Annotated[int, typer.Option(help="How many sandbox orders to transfer")] = 50,
+    target: Annotated[str, typer.Option(help="Target system")] = "economic",
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+    data_dir: Annotated[
+        Path | None, typer.Option("--data-dir", help="Keep the demo's data here")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the order generator")] = 7,
+) -> None:
+    """Transfer N sandbox orders end to end and print a summary read back from the target."""
+    from kobling.demo import run_demo
+
+    if target != "economic":
+        raise typer.BadParameter(f"unknown target {target!r}: this version supports 'economic'")
+    logging.basicConfig(level=logging.WARNING)
+    if data_dir is None:
+        with tempfile.TemporaryDirectory(prefix="kobling-demo-") as tmp:
+            summary = run_demo(orders, Path(tmp), seed=seed)
+    else:
+        summary = run_demo(orders, data_dir, seed=seed)
+    if as_json:
+        typer.echo(json.dumps(summary, sort_keys=False))
+        return
+    typer.echo(f"{summary['orders']} sandbox orders:")
+    typer.echo(f"  transferred  {summary['transferred']}")
+    for reason, count in sorted(summary["skipped"].items()):
+        typer.echo(f"  skipped      {count}  ({reason})")
+    typer.echo(f"  held         {summary['held']}")
+    typer.echo(f"  failed       {summary['failed']}")
+    typer.echo(
+        f"in e-conomic: {summary['documents_in_target']} invoices, "
+        f"{summary['duplicates_in_target']} duplicates, "
+        f"{summary['totals_mismatched']} with totals that differ from the shop"
+    )
+
+
+def _open(data_dir: Path) -> Any:
+    from kobling.engine.runtime import configure
+
+    return configure(data_dir)
+
+
+@transfers_app.command("list")
+def transfers_list(
+    data_dir: DataDir = Path("var"),
+    limit: Annotated[int, typer.Option(help="How many, newest first")] = 20,
+    outcome: Annotated[str | None, typer.Option(help="done, skipped, held or failed")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """The latest transfers with their outcome and reason."""
+    from kobling.store import repository as repo
+
+    rt = _open(data_dir)
+    rows = repo.list_transfers(rt.db, limit=limit, outcome=outcome)
+    if as_json:
+        typer.echo(json.dumps([_row(t) for t in rows]))
+        return
+    for t in rows:
+        typer.echo(
+            f"{t.id:>6}  order {t.source_number or t.source_id:<10} {t.outcome or t.state:<8} "
+            f"{t.target_document_id or '':<10} {t.reason}"
+        )
+
+
+@transfers_app.command("show")
+def transfers_show(
+    ident: Annotated[str, typer.Argument(help="Transfer id or key")],
+    data_dir: DataDir = Path("var"),
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """One transfer with the data of every stage."""
+    from kobling.store import repository as repo
+
+    rt = _open(data_dir)
+    found = repo.transfer_with_snapshots(rt.db, ident)
+    if found is None:
+        typer.echo(f"no transfer {ident!r}: see `kobling transfers list`", err=True)
+        raise typer.Exit(1)
+    transfer, snapshots = found
+    data = {
+        **_row(transfer),
+        "stages": [
+            {"stage": s.stage, "at": s.created_at.isoformat(), "data": s.data} for s in snapshots
+        ],
+    }
+    if as_json:
+        typer.echo(json.dumps(data, indent=2))
+        return
+    typer.echo(json.dumps({k: v for k, v in data.items() if k != "stages"}, indent=2))
+    for stage in data["stages"]:
+        typer.echo(f"--- {stage['stage']} ({stage['at']})")
+        typer.echo(json.dumps(stage["data"], indent=2)[:4000])
+
+
+@db_app.command("upgrade")
+def db_upgrade(data_dir: DataDir = Path("var")) -> None:
+    """Create or upgrade the database schema."""
+    _open(data_dir)
+    typer.echo("database is up to date")
+
+
+def _row(t: Any) -> dict[str, Any]:
+    return {
+        "id": t.id,
+        "key": t.key,
+        "order": t.source_number,
+        "source_id": t.source_id,
+        "state": t.state,
+        "outcome": t.outcome,
+        "stage": t.stage,
+        "reason": t.reason,
+        "fix": t.fix,
+        "document": t.target_document_id,
+        "attempts": t.attempts,
+        "updated_at": to_jsonable(t.updated_at),
+    }
+
+
+def main() -> None:
+    # SIGTERM ends `kobling run` like Ctrl-C, so DBOS shuts down cleanly.
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,53 @@
+"""Typed settings of an e-conomic agreement: tokens (secret) and how invoices are made."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+
+class EconomicCredentials(BaseModel):
+    """The two tokens of e-conomic's REST API (fact sheet §2)."""
+
+    model_config = ConfigDict(extra="forbid")
+    app_secret_token: SecretStr = Field(description="X-AppSecretToken of the Kobling app")
+    agreement_grant_token: SecretStr = Field(
+        description="X-AgreementGrantToken shown when the agreement added the app"
+    )
+
+
+CustomerMatchField = Literal[
+    "email", "corporate_identification_number", "vat_number", "ean", "customer_number"
+]
+
+
+class EconomicTargetSettings(BaseModel):
+    """How orders become invoices in e-conomic; numbers refer to the agreement's setup."""
+
+    model_config = ConfigDict(extra="forbid")
+    invoice_mode: Literal["draft", "book"] = Field(
+        default="book", description="Leave invoices as drafts, or book them"
+    )
+    customer_match_field: CustomerMatchField = Field(
+        default="email", description="Field an existing customer is found by"
+    )
+    customer_group_domestic: int = Field(default=1, ge=1)
+    customer_group_foreign: int = Field(default=2, ge=1)
+    payment_terms: int = Field(default=1, ge=1, description="Payment terms number")
+    layout: int = Field(default=19, ge=1, description="Layout number of the invoice")
+    vat_zone_domestic: int = Field(default=1, ge=1)
+    vat_zone_eu: int = Field(default=2, ge=1)
+    vat_zone_abroad: int = Field(default=3, ge=1)
+    auto_create_products: bool = Field(
+        default=True, description="Create a product that does not exist yet (by SKU)"
+    )
+    product_group: int = Field(default=1, ge=1, description="Group of created products")
+    shipping_product: str = Field(default="SHIPPING", max_length=25)
+    fee_product: str = Field(default="FEE", max_length=25)
+    rounding_product: str = Field(default="ROUNDING", max_length=25)
+    rounding_product_group: int = Field(
+        default=3, ge=1, description="A product group without VAT, for rounding lines"
+    )
+    seller_country: str = Field(default="DK", min_length=2, max_length=2)
+    domestic_vat_rate: str = Field(default="25", description="The agreement's standard rate")

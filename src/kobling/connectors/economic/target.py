@@ -1,0 +1,257 @@
+"""Creating customers, products and invoices in e-conomic from a document plan.
+
+Every create is preceded by a lookup, so a step that runs again after a crash or a lost
+response finds what the first run created instead of creating it twice (fact sheet §12:
+``references.other`` is filterable on drafts and booked invoices).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+import pycountry
+
+from kobling.accounting.plan import DocumentPlan, PlannedCustomer, PlannedLine
+from kobling.accounting.vat import VatZone
+from kobling.connectors.base import CustomerResult, TargetDocument
+from kobling.connectors.economic.client import EconomicClient
+from kobling.connectors.economic.escaping import escape_self_link_id
+from kobling.connectors.economic.settings import EconomicCredentials, EconomicTargetSettings
+from kobling.errors import PermanentError
+
+MATCH_PROPERTIES = {
+    "email": "email",
+    "corporate_identification_number": "corporateIdentificationNumber",
+    "vat_number": "vatNumber",
+    "ean": "ean",
+    "customer_number": "customerNumber",
+}
+
+
+def country_name(code: str) -> str:
+    """e-conomic's ``country`` is free text (max 50), not an ISO code (§4)."""
+    country = pycountry.countries.get(alpha_2=code)
+    return str(country.name)[:50] if country else code
+
+
+def _compact(data: dict[str, Any]) -> dict[str, Any]:
+    """Drop empty values: e-conomic rejects null, and false booleans are omitted (§1)."""
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, dict):
+            value = _compact(value)
+        if value is None or value == "" or value is False or value == {}:
+            continue
+        out[key] = value
+    return out
+
+
+class EconomicTarget:
+    """The invoice target of one e-conomic agreement."""
+
+    def __init__(
+        self,
+        base_url: str,
+        credentials: Mapping[str, Any],
+        settings: Mapping[str, Any],
+    ) -> None:
+        creds = EconomicCredentials.model_validate(dict(credentials))
+        self.settings = EconomicTargetSettings.model_validate(dict(settings))
+        self.client = EconomicClient(
+            base_url,
+            creds.app_secret_token.get_secret_value(),
+            creds.agreement_grant_token.get_secret_value(),
+        )
+
+    # -- documents ------------------------------------------------------------------------
+
+    def find_document(self, reference: str) -> TargetDocument | None:
+        for invoice in self.client.find("invoices/booked", "references.other", reference):
+            return TargetDocument(
+                str(invoice["bookedInvoiceNumber"]), "booked", invoice.get("grossAmount"), invoice
+            )
+        for draft in self.client.find("invoices/drafts", "references.other", reference):
+            return TargetDocument(
+                str(draft["draftInvoiceNumber"]), "draft", draft.get("grossAmount"), draft
+            )
+        return None
+
+    def create_document(self, plan: DocumentPlan, customer_number: str) -> TargetDocument:
+        existing = self.find_document(plan.reference)
+        if existing is not None:
+            return existing
+        draft = self.client.post("invoices/drafts", self.draft_body(plan, customer_number))
+        return TargetDocument(
+            str(draft["draftInvoiceNumber"]), "draft", draft.get("grossAmount"), draft
+        )
+
+    def book(self, document: TargetDocument) -> TargetDocument:
+        if document.state == "booked":
+            return document
+        reference = str(document.data.get("references", {}).get("other", ""))
+        if reference:
+            current = self.find_document(reference)
+            if current is not None and current.state == "booked":
+                return current
+        try:
+            booked = self.client.post(
+                "invoices/booked", {"draftInvoice": {"draftInvoiceNumber": int(document.id)}}
+            )
+        except PermanentError as exc:
+            if "date" in exc.reason:
+                raise PermanentError(
+                    exc.reason,
+                    f"the invoice date {document.data.get('date')} lies in a closed or missing "
+                    "accounting year: open the year in e-conomic (Settings → Accounting years), "
+                    "then retry the transfer",
+                    code="closed_period",
+                ) from exc
+            raise
+        return TargetDocument(
+            str(booked["bookedInvoiceNumber"]), "booked", booked.get("grossAmount"), booked
+        )
+
+    def draft_body(self, plan: DocumentPlan, customer_number: str) -> dict[str, Any]:
+        customer = plan.customer
+        return _compact(
+            {
+                "date": plan.document_date.isoformat(),
+                "currency": plan.currency,
+                "customer": {"customerNumber": int(customer_number)},
+                "paymentTerms": {"paymentTermsNumber": self.settings.payment_terms},
+                "layout": {"layoutNumber": self.settings.layout},
+                "recipient": {
+                    "name": customer.name[:250],
+                    "address": customer.street[:250],
+                    "zip": customer.postcode[:50],
+                    "city": customer.city[:250],
+                    "country": country_name(customer.country),
+                    "vatZone": {"vatZoneNumber": self._zone(customer.vat_zone)},
+                },
+                "references": {"other": plan.reference},
+                "notes": {"heading": f"Order {plan.reference}"[:250]},
+                "lines": [self._line(i, line) for i, line in enumerate(plan.lines, start=1)],
+            }
+        )
+
+    @staticmethod
+    def _line(number: int, line: PlannedLine) -> dict[str, Any]:
+        return {
+            "lineNumber": number,
+            "sortKey": number,
+            "product": {"productNumber": line.product_number},
+            "description": line.description[:2500] or line.product_number,
+            "quantity": line.quantity,
+            "unitNetPrice": line.unit_net_price,
+        }
+
+    def _zone(self, zone: VatZone) -> int:
+        return {
+            VatZone.DOMESTIC: self.settings.vat_zone_domestic,
+            VatZone.EU: self.settings.vat_zone_eu,
+            VatZone.ABROAD: self.settings.vat_zone_abroad,
+        }[zone]
+
+    # -- customers ------------------------------------------------------------------------
+
+    def ensure_customer(self, customer: PlannedCustomer) -> CustomerResult:
+        prop = MATCH_PROPERTIES[customer.match_field]
+        for found in self.client.find("customers", prop, customer.match_value):
+            if found.get("barred"):
+                raise PermanentError(
+                    f"customer {found['customerNumber']} ({found.get('name')}) is barred in "
+                    "e-conomic",
+                    "lift the bar on the customer in e-conomic, then retry the transfer",
+                    code="customer_barred",
+                )
+            return CustomerResult(str(found["customerNumber"]), "matched")
+        created = self.client.post("customers", self.customer_body(customer))
+        return CustomerResult(str(created["customerNumber"]), "created")
+
+    def customer_body(self, customer: PlannedCustomer) -> dict[str, Any]:
+        group = (
+            self.settings.customer_group_domestic
+            if customer.country == self.settings.seller_country
+            else self.settings.customer_group_foreign
+        )
+        body: dict[str, Any] = {
+            "name": customer.name[:255],
+            "currency": customer.currency,
+            "customerGroup": {"customerGroupNumber": group},
+            "paymentTerms": {"paymentTermsNumber": self.settings.payment_terms},
+            "vatZone": {"vatZoneNumber": self._zone(customer.vat_zone)},
+            "email": customer.email[:255],
+            "address": customer.street[:510],
+            "zip": customer.postcode[:30],
+            "city": customer.city[:50],
+            "country": country_name(customer.country),
+            "telephoneAndFaxNumber": customer.phone[:255],
+            "corporateIdentificationNumber": customer.vat_number[:40],
+        }
+        if customer.match_field == "customer_number" and customer.match_value.isdigit():
+            body["customerNumber"] = int(customer.match_value)
+        return _compact(body)
+
+    # -- products -------------------------------------------------------------------------
+
+    def ensure_products(self, plan: DocumentPlan) -> list[dict[str, Any]]:
+        report: list[dict[str, Any]] = []
+        for number in plan.product_numbers():
+            line = next(line for line in plan.lines if line.product_number == number)
+            report.append(self._ensure_product(line))
+        return report
+
+    def _ensure_product(self, line: PlannedLine) -> dict[str, Any]:
+        number = line.product_number
+        path = f"products/{escape_self_link_id(number)}"
+        try:
+            product = self.client.get(path)
+        except PermanentError as exc:
+            if exc.code != "404":
+                raise
+            return self._create_product(line)
+        if product.get("barred"):
+            raise PermanentError(
+                f"the product {number!r} is barred in e-conomic, so it cannot be invoiced",
+                f"lift the bar on product {number} in e-conomic (or sell another product), "
+                "then retry the transfer",
+                code="product_barred",
+            )
+        return {"productNumber": number, "action": "found"}
+
+    def _create_product(self, line: PlannedLine) -> dict[str, Any]:
+        number = line.product_number
+        if len(number) > 25:
+            raise PermanentError(
+                f"the SKU {number!r} is longer than the 25 characters e-conomic allows for a "
+                "product number",
+                "shorten the SKU in the shop, or create the product in e-conomic and map it",
+                code="sku_too_long",
+            )
+        if not self.settings.auto_create_products:
+            raise PermanentError(
+                f"the product {number!r} does not exist in e-conomic",
+                f"create product {number} in e-conomic, or allow Kobling to create products "
+                "in the connection settings",
+                code="product_missing",
+            )
+        group = (
+            self.settings.rounding_product_group
+            if line.kind == "rounding"
+            else self.settings.product_group
+        )
+        body = {
+            "productNumber": number,
+            "name": (line.description or number)[:255],
+            "productGroup": {"productGroupNumber": group},
+            "salesPrice": max(line.unit_net_price, Decimal("0")),
+        }
+        # A lost response after the product was created comes back as a retry of this step,
+        # which then finds the product by number instead of creating it again.
+        self.client.post("products", body)
+        return {"productNumber": number, "action": "created"}
+
+    def close(self) -> None:
+        self.client.close()

@@ -1,0 +1,70 @@
+"""The one place that knows which connectors exist and what each can do."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel
+
+from kobling.connectors.base import InvoiceTarget, OrderSource, WebhookReceiver, WebhookRegistrar
+
+Capability = str  # "order_source" | "invoice_target" | "webhooks"
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """At most ``limit`` transfers per ``period`` seconds per target account."""
+
+    limit: int
+    period: float
+
+
+@dataclass(frozen=True)
+class ConnectorSpec:
+    kind: str
+    title: str
+    capabilities: frozenset[Capability]
+    credentials_model: type[BaseModel]
+    settings_model: type[BaseModel]
+    build_source: Callable[[str, Mapping[str, Any], Mapping[str, Any]], OrderSource] | None = None
+    build_target: Callable[[str, Mapping[str, Any], Mapping[str, Any]], InvoiceTarget] | None = (
+        None
+    )
+    build_webhooks: (
+        Callable[[str, Mapping[str, Any], Mapping[str, Any]], WebhookReceiver] | None
+    ) = None
+    build_registrar: (
+        Callable[[str, Mapping[str, Any], Mapping[str, Any]], WebhookRegistrar] | None
+    ) = None
+    transfer_rate_limit: RateLimit | None = None
+
+
+_REGISTRY: dict[str, ConnectorSpec] = {}
+
+
+def register(spec: ConnectorSpec) -> ConnectorSpec:
+    _REGISTRY[spec.kind] = spec
+    return spec
+
+
+def _load_builtin() -> None:
+    # Imported here so that importing the registry stays cheap and cycle-free.
+    from kobling.connectors import economic, woocommerce  # noqa: F401
+
+
+def get(kind: str) -> ConnectorSpec:
+    if not _REGISTRY:
+        _load_builtin()
+    try:
+        return _REGISTRY[kind]
+    except KeyError:
+        known = ", ".join(sorted(_REGISTRY))
+        raise LookupError(f"no connector {kind!r}; known connectors: {known}") from None
+
+
+def all_specs() -> list[ConnectorSpec]:
+    if not _REGISTRY:
+        _load_builtin()
+    return sorted(_REGISTRY.values(), key=lambda spec: spec.kind)

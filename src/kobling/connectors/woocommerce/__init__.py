@@ -1,0 +1,25 @@
+"""WooCommerce (REST API v3): a source of orders, with signed webhooks."""
+
+from kobling.connectors.registry import ConnectorSpec, register
+from kobling.connectors.woocommerce.settings import (
+    WooCommerceCredentials,
+    WooCommerceSourceSettings,
+)
+from kobling.connectors.woocommerce.source import WooCommerceSource
+from kobling.connectors.woocommerce.webhooks import (
+    WooCommerceWebhookRegistrar,
+    WooCommerceWebhooks,
+)
+
+CONNECTOR = register(
+    ConnectorSpec(
+        kind="woocommerce",
+        title="WooCommerce",
+        capabilities=frozenset({"order_source", "webhooks"}),
+        credentials_model=WooCommerceCredentials,
+        settings_model=WooCommerceSourceSettings,
+        build_source=WooCommerceSource,
+        build_webhooks=WooCommerceWebhooks,
+        build_registrar=WooCommerceWebhookRegistrar,
+    )
+)

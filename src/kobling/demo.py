@@ -1,0 +1,106 @@
+"""``kobling demo``: a self-contained run of N sandbox orders through the whole engine.
+
+The summary's last three numbers are read back from the e-conomic simulator, not from
+Kobling's own records: the demo checks the promise (every eligible order once, to the cent)
+against what the ledger actually holds.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from kobling.connectors.economic.sandbox import EconomicSandbox
+from kobling.connectors.woocommerce.sandbox import WooCommerceSandbox
+from kobling.engine.launch import poll_now, start_engine, stop_engine
+from kobling.engine.runtime import EngineTuning, configure
+from kobling.sandbox import create_sandbox_integration, make_sandboxes, sandbox_app
+from kobling.store import repository as repo
+from kobling.web.server import free_port, serve_in_thread
+
+DEMO_TUNING = EngineTuning(
+    http_timeout=5.0,
+    step_attempts=8,
+    backoff_base=0.2,
+    backoff_max=5.0,
+    poll_lookback_seconds=600.0,
+    queue_polling_interval=0.1,
+    intake_concurrency=8,
+)
+
+
+@dataclass(frozen=True)
+class LedgerCheck:
+    documents: int
+    duplicates: int
+    totals_mismatched: int
+
+
+def check_ledger(woo: WooCommerceSandbox, economic: EconomicSandbox) -> LedgerCheck:
+    """Compare the simulator's invoices with the shop's orders, by ``references.other``."""
+    documents = economic.booked_invoices() + economic.draft_invoices()
+    references = Counter(str(d.get("references", {}).get("other", "")) for d in documents)
+    duplicates = sum(n - 1 for n in references.values() if n > 1)
+    totals = {str(o["number"]): Decimal(str(o["total"])) for o in woo.orders()}
+    mismatched = 0
+    for document in documents:
+        reference = str(document.get("references", {}).get("other", ""))
+        if totals.get(reference) != Decimal(str(document.get("grossAmount"))):
+            mismatched += 1
+    return LedgerCheck(len(documents), duplicates, mismatched)
+
+
+def wait_until_settled(connection_id: int, expected: int, timeout: float) -> None:
+    from kobling.engine.runtime import runtime
+
+    db = runtime().db
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if (
+            repo.transfer_count(db, connection_id) >= expected
+            and repo.unsettled_count(db, connection_id) == 0
+        ):
+            return
+        time.sleep(0.2)
+    raise TimeoutError(
+        f"after {timeout:.0f} s, {repo.unsettled_count(db, connection_id)} transfers were "
+        f"still in progress and {repo.transfer_count(db, connection_id)} of {expected} seen"
+    )
+
+
+def run_demo(orders: int, data_dir: Path, *, seed: int = 7, timeout: float = 600.0) -> dict[str, Any]:
+    rt = configure(data_dir, tuning=DEMO_TUNING, executor_id="kobling-demo")
+    server = None
+    try:
+        port = free_port()
+        sandboxes = make_sandboxes(f"http://127.0.0.1:{port}", seed=seed)
+        server = serve_in_thread(sandbox_app(sandboxes), port=port)
+        now = datetime.now(UTC)
+        connection_id = create_sandbox_integration(
+            rt, sandboxes, start_date=now - timedelta(days=30), use_webhooks=False
+        )
+        sandboxes.woo.generate_orders(orders, start=now - timedelta(days=40), end=now)
+        start_engine(rt, schedules=False)
+        poll_now(connection_id)
+        wait_until_settled(connection_id, orders, timeout)
+        counts = repo.outcome_counts(rt.db, connection_id)
+        ledger = check_ledger(sandboxes.woo, sandboxes.economic)
+        return {
+            "orders": orders,
+            "transferred": counts.get("done", 0),
+            "skipped": repo.skip_reasons(rt.db, connection_id),
+            "held": counts.get("held", 0),
+            "failed": counts.get("failed", 0),
+            "documents_in_target": ledger.documents,
+            "duplicates_in_target": ledger.duplicates,
+            "totals_mismatched": ledger.totals_mismatched,
+        }
+    finally:
+        stop_engine(rt)
+        if server is not None:
+            server.stop()

@@ -1,0 +1,146 @@
+"""Intake: from a webhook hint or a poll to a started transfer (or a recorded skip).
+
+    receipt or poll ─► fetch by id ─► normalize ─► eligible? ─► start the transfer workflow
+
+Every order that reaches intake leaves a transfer row: skipped with its reason, held when its
+data cannot be read, or queued. The transfer workflow's id is decided here, deterministically
+(the transfer key; key#<content hash> for a new attempt after the shop changed a held order),
+so concurrent intakes of the same order start one workflow.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dbos import DBOS, SetEnqueueOptions, SetWorkflowID
+
+from kobling.domain.serialize import to_jsonable
+from kobling.engine.connectors import connection, source_for, transfer_queue_name
+from kobling.engine.eligibility import eligibility
+from kobling.engine.queues import queue
+from kobling.engine.retry import with_retries
+from kobling.engine.runtime import runtime
+from kobling.engine.transfer import transfer_workflow
+from kobling.errors import PermanentError, TransientError
+from kobling.store import repository as repo
+
+PURPOSE = "invoice"
+
+
+@DBOS.step()
+def fetch_step(connection_id: int, source_id: str) -> dict[str, Any]:
+    source = source_for(connection(connection_id))
+    try:
+        return source.fetch_order(source_id)
+    finally:
+        source.close()
+
+
+def _claim(connection_id: int, source_id: str, number: str) -> str:
+    row = repo.claim_transfer(
+        runtime().db,
+        connection_id=connection_id,
+        object_type="order",
+        source_id=source_id,
+        purpose=PURPOSE,
+        source_number=number,
+    )
+    return row.key
+
+
+@DBOS.step()
+def hold_unreadable_step(connection_id: int, source_id: str, reason: str, fix: str) -> None:
+    db = runtime().db
+    key = _claim(connection_id, source_id, source_id)
+    repo.add_snapshot(db, key, "fetch", {"error": reason})
+    if repo.mark_queued(db, key, key, "unreadable"):
+        repo.settle(db, key, "held", reason=reason, fix=fix)
+
+
+@DBOS.step()
+def evaluate_step(connection_id: int, payload: dict[str, Any], origin: str) -> dict[str, Any]:
+    """Normalize, decide eligibility, and claim the start of an attempt if there is one."""
+    db = runtime().db
+    cfg = connection(connection_id)
+    source = source_for(cfg)
+    source_id = str(payload.get("id"))
+    try:
+        order = source.normalize(payload)
+    except PermanentError as problem:
+        key = _claim(connection_id, source_id, str(payload.get("number") or source_id))
+        repo.add_snapshot(db, key, "received", {"origin": origin, "payload": payload})
+        if repo.mark_queued(db, key, key, "unreadable"):
+            repo.settle(db, key, "held", reason=problem.reason, fix=problem.fix)
+        return {"action": "held"}
+    finally:
+        source.close()
+    key = _claim(connection_id, order.source_id, order.number)
+    current = repo.get_transfer(db, key)
+    assert current is not None
+    digest = order.content_hash()
+    if current.outcome == "done" or (current.state in ("queued", "running")):
+        if current.state == "queued" and current.content_hash == digest and current.workflow_id:
+            # A retry of this step after a crash: the attempt was claimed, start it again
+            # (DBOS deduplicates the workflow id).
+            return _start(key, cfg.target.kind, cfg.target.id, current.workflow_id, order)
+        return {"action": "none", "why": f"transfer is {current.outcome or current.state}"}
+    if current.outcome in ("held", "failed") and current.content_hash == digest:
+        return {"action": "none", "why": "unchanged since it was held"}
+    repo.add_snapshot(db, key, "received", {"origin": origin, "payload": payload})
+    repo.add_snapshot(db, key, "canonical", to_jsonable(order))
+    verdict = eligibility(order, cfg)
+    repo.add_snapshot(db, key, "eligibility", {"eligible": verdict.eligible, "reason": verdict.reason})
+    if not verdict.eligible:
+        repo.mark_skipped(db, key, verdict.reason, digest)
+        return {"action": "skipped", "reason": verdict.reason}
+    workflow_id = key if current.attempts == 0 else f"{key}#{digest[:12]}"
+    if not repo.mark_queued(db, key, workflow_id, digest):
+        return {"action": "none", "why": "another intake started it"}
+    return _start(key, cfg.target.kind, cfg.target.id, workflow_id, order)
+
+
+def _start(key: str, kind: str, partition: int, workflow_id: str, order: Any) -> dict[str, Any]:
+    return {
+        "action": "start",
+        "key": key,
+        "workflow_id": workflow_id,
+        "queue": transfer_queue_name(kind),
+        "partition": str(partition),
+        "order": order,
+    }
+
+
+@DBOS.workflow()
+def intake_workflow(
+    connection_id: int, source_id: str, origin: str, payload: dict[str, Any] | None
+) -> str:
+    if payload is None:
+        try:
+            payload = with_retries(fetch_step, connection_id, source_id)
+        except (PermanentError, TransientError) as problem:
+            hold_unreadable_step(
+                connection_id,
+                source_id,
+                f"order {source_id} could not be fetched: {problem.reason}",
+                problem.fix or "check that the order exists in the shop",
+            )
+            return "held"
+    decision = evaluate_step(connection_id, payload, origin)
+    if decision["action"] == "start":
+        with (
+            SetWorkflowID(decision["workflow_id"]),
+            SetEnqueueOptions(queue_partition_key=decision["partition"]),
+        ):
+            queue(decision["queue"]).enqueue(
+                transfer_workflow, decision["key"], connection_id, decision["order"]
+            )
+    return str(decision["action"])
+
+
+def start_intake(connection_id: int, source_id: str, origin: str, workflow_id: str,
+                 payload: dict[str, Any] | None = None) -> None:
+    """Enqueue an intake; the same ``workflow_id`` twice starts it once."""
+    from kobling.engine.queues import INTAKE_QUEUE
+
+    with SetWorkflowID(workflow_id):
+        queue(INTAKE_QUEUE).enqueue(intake_workflow, connection_id, source_id, origin, payload)

@@ -1,0 +1,104 @@
+"""The scheduled poll: webhooks are hints, polling is the safety net (ARCHITECTURE §Guarantees).
+
+Each poll reads every order modified after ``last window start − lookback`` and hands each one
+to intake. The window overlaps the previous one on purpose: an order modified while the last
+poll was paging, or stamped with a slightly wrong clock, is seen again; intake deduplicates by
+``(order, date_modified)``. The cursor only moves to the start of a poll that completed.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from dbos import DBOS
+
+from kobling.domain.serialize import to_jsonable
+from kobling.engine.connectors import connection, registrar_for, source_for
+from kobling.engine.intake import start_intake
+from kobling.engine.retry import with_retries
+from kobling.engine.runtime import runtime
+from kobling.errors import PermanentError, TransientError
+from kobling.store import repository as repo
+
+EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def _window_from(connection_id: int) -> datetime:
+    rt = runtime()
+    cursor = repo.get_poll_cursor(rt.db, connection_id)
+    if cursor is None:
+        cfg = connection(connection_id)
+        # First poll: from the start date (older orders are skipped anyway; a backfill
+        # imports them deliberately).
+        cursor = cfg.start_date or EPOCH
+    return cursor - timedelta(seconds=rt.tuning.poll_lookback_seconds)
+
+
+@DBOS.step()
+def list_changes_step(connection_id: int) -> dict[str, Any]:
+    window_start = datetime.now(UTC)
+    modified_after = _window_from(connection_id)
+    source = source_for(connection(connection_id))
+    try:
+        changed = [
+            {"id": str(o["id"]), "modified": str(o.get("date_modified_gmt") or ""), "payload": o}
+            for o in source.changed_orders(modified_after)
+        ]
+    finally:
+        source.close()
+    return {"window_start": window_start, "modified_after": modified_after, "changed": changed}
+
+
+@DBOS.step()
+def advance_cursor_step(connection_id: int, window_start: datetime) -> None:
+    repo.set_poll_cursor(runtime().db, connection_id, window_start)
+
+
+@DBOS.step()
+def ensure_webhooks_step(connection_id: int) -> list[dict[str, Any]]:
+    """Register our webhooks in the source and re-enable any the source has disabled."""
+    cfg = connection(connection_id)
+    if not cfg.settings.get("use_webhooks", True):
+        return []
+    registrar = registrar_for(cfg)
+    if registrar is None:
+        return []
+    url = f"{runtime().public_url.rstrip('/')}/hooks/{cfg.name}"
+    try:
+        return [to_jsonable(s) for s in registrar.ensure_webhooks(url)]
+    finally:
+        close = getattr(registrar, "close", None)
+        if close is not None:
+            close()
+
+
+def poll_once(connection_id: int) -> dict[str, Any]:
+    """One poll, as a workflow body (also used by ``kobling demo`` and tests)."""
+    try:
+        webhooks = with_retries(ensure_webhooks_step, connection_id)
+    except (PermanentError, TransientError) as problem:
+        webhooks = [{"error": problem.reason}]
+    listing = with_retries(list_changes_step, connection_id)
+    for item in listing["changed"]:
+        start_intake(
+            connection_id,
+            item["id"],
+            "poll",
+            f"intake:{connection_id}:{item['id']}:{item['modified']}",
+            item["payload"],
+        )
+    advance_cursor_step(connection_id, listing["window_start"])
+    return {"orders": len(listing["changed"]), "webhooks": webhooks}
+
+
+@DBOS.workflow()
+def poll_connection(scheduled_time: datetime, context: Any) -> dict[str, Any]:
+    """The scheduled poll of one connection (``context`` = ``{"connection_id": n}``)."""
+    return poll_once(int(context["connection_id"]))
+
+
+@DBOS.workflow()
+def poll_now(connection_id: int) -> dict[str, Any]:
+    """An immediate poll, outside the schedule."""
+    return poll_once(connection_id)

@@ -1,0 +1,44 @@
+"""The engine's DBOS queues, registered once DBOS is launched."""
+
+from __future__ import annotations
+
+from dbos import DBOS, Queue
+
+from kobling.connectors import registry
+from kobling.engine.connectors import transfer_queue_name
+from kobling.engine.runtime import runtime
+
+INTAKE_QUEUE = "intake"
+_queues: dict[str, Queue] = {}
+
+
+def register_queues() -> None:
+    tuning = runtime().tuning
+    _queues[INTAKE_QUEUE] = DBOS.register_queue(
+        INTAKE_QUEUE,
+        worker_concurrency=tuning.intake_concurrency,
+        polling_interval_sec=tuning.queue_polling_interval,
+        on_conflict="always_update",
+    )
+    for spec in registry.all_specs():
+        if "invoice_target" not in spec.capabilities:
+            continue
+        limit = spec.transfer_rate_limit
+        name = transfer_queue_name(spec.kind)
+        _queues[name] = DBOS.register_queue(
+            name,
+            partition_concurrency=tuning.transfer_partition_concurrency,
+            partition_limiter=(
+                {"limit": limit.limit, "period": limit.period} if limit is not None else None
+            ),
+            polling_interval_sec=tuning.queue_polling_interval,
+            on_conflict="always_update",
+        )
+
+
+def queue(name: str) -> Queue:
+    found = _queues.get(name) or DBOS.retrieve_queue(name)
+    if found is None:
+        raise LookupError(f"queue {name} is not registered")
+    _queues[name] = found
+    return found

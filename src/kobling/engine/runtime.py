@@ -1,0 +1,107 @@
+"""The process-wide runtime: database, credentials, DBOS, and the knobs tests turn.
+
+DBOS is a process-wide singleton, and its workflows are module-level functions; they reach
+the application's database and settings through ``runtime()``. A process configures the
+runtime once (``kobling run``, ``kobling demo``, a test fixture) and launches DBOS after it.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kobling import __version__
+from kobling.store.crypto import CredentialBox, load_or_create_key
+from kobling.store.database import DATABASE_URL_ENV, Database, database_url
+
+APPLICATION_VERSION = f"kobling-{__version__}"
+
+
+@dataclass(frozen=True)
+class EngineTuning:
+    """Timing knobs: production defaults, shortened in tests."""
+
+    http_timeout: float = 30.0
+    step_attempts: int = 6
+    backoff_base: float = 2.0
+    backoff_max: float = 300.0
+    poll_cron: str = "0 */5 * * * *"  # every 5 minutes (six-field cron: seconds first)
+    poll_lookback_seconds: float = 600.0
+    scheduler_interval: float = 30.0
+    queue_polling_interval: float = 1.0
+    intake_concurrency: int = 8
+    transfer_partition_concurrency: int = 4
+
+
+@dataclass
+class Runtime:
+    data_dir: Path
+    db: Database
+    box: CredentialBox
+    executor_id: str
+    public_url: str = "http://127.0.0.1:8000"
+    tuning: EngineTuning = field(default_factory=EngineTuning)
+    launched: bool = False
+
+    @property
+    def dbos_url(self) -> str:
+        """DBOS's system database: its own SQLite file, or the same PostgreSQL database."""
+        if self.db.is_sqlite:
+            return f"sqlite:///{self.data_dir / 'dbos.sqlite'}"
+        return self.db.url
+
+
+_current: Runtime | None = None
+
+
+def default_executor_id(data_dir: Path) -> str:
+    """A stable id per worker: DBOS recovers a crashed worker's workflows under the same id.
+
+    ``KOBLING_EXECUTOR_ID`` names workers explicitly when several run on one host.
+    """
+    explicit = os.environ.get("KOBLING_EXECUTOR_ID")
+    if explicit:
+        return explicit
+    return f"{socket.gethostname()}:{data_dir.resolve()}"
+
+
+def configure(
+    data_dir: Path,
+    *,
+    public_url: str = "http://127.0.0.1:8000",
+    tuning: EngineTuning | None = None,
+    executor_id: str | None = None,
+    database: str | None = None,
+) -> Runtime:
+    """Create the data directory, open and migrate the database, and set the runtime."""
+    global _current
+    data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(database or database_url(data_dir))
+    db.migrate()
+    _current = Runtime(
+        data_dir=data_dir,
+        db=db,
+        box=CredentialBox(load_or_create_key(data_dir)),
+        executor_id=executor_id or default_executor_id(data_dir),
+        public_url=public_url,
+        tuning=tuning or EngineTuning(),
+    )
+    return _current
+
+
+def runtime() -> Runtime:
+    if _current is None:
+        raise RuntimeError("the Kobling runtime is not configured: call engine.runtime.configure")
+    return _current
+
+
+def clear() -> None:
+    global _current
+    if _current is not None:
+        _current.db.dispose()
+    _current = None
+
+
+__all__ = ["APPLICATION_VERSION", "DATABASE_URL_ENV", "EngineTuning", "Runtime", "configure"]

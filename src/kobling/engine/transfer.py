@@ -1,0 +1,219 @@
+"""The transfer workflow: one DBOS step per arrow of the transfer, a snapshot per step.
+
+    map ─► validate ─► plan ─► find by reference in target ─► customer ─► products
+        ─► create document ─► book (if allowed) ─► register payment ─► send e-mail ─► done
+
+(receipt/poll, fetch by id, normalize and "eligible?" run in the intake workflow, which starts
+this one only for an eligible order; see docs/architecture.md for why.)
+
+The workflow id is the transfer key, so the same order can start it only once. Steps that
+write to the target look up before they create, so a step that runs again after a crash or a
+lost response finds its own earlier work.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from dbos import DBOS
+
+from kobling.accounting.plan import DocumentPlan, PlanPolicy, plan_invoice
+from kobling.connectors.base import TargetDocument
+from kobling.domain.order import Order
+from kobling.domain.serialize import to_jsonable
+from kobling.engine.connectors import connection, target_for
+from kobling.engine.retry import with_retries
+from kobling.engine.runtime import runtime
+from kobling.errors import PermanentError, TransientError
+from kobling.store import repository as repo
+
+
+def _snap(key: str, stage: str, data: Any) -> None:
+    repo.add_snapshot(runtime().db, key, stage, to_jsonable(data))
+
+
+def policy_for(settings: dict[str, Any]) -> PlanPolicy:
+    target = settings.get("target", {})
+    return PlanPolicy(
+        seller_country=str(target.get("seller_country", "DK")),
+        domestic_vat_rate=Decimal(str(target.get("domestic_vat_rate", "25"))),
+        rounding_tolerance=Decimal(str(settings.get("rounding_tolerance", "0.05"))),
+        shipping_product=str(target.get("shipping_product", "SHIPPING")),
+        fee_product=str(target.get("fee_product", "FEE")),
+        rounding_product=str(target.get("rounding_product", "ROUNDING")),
+        customer_match_field=str(target.get("customer_match_field", "email")),
+    )
+
+
+@DBOS.step()
+def start_step(key: str) -> None:
+    repo.mark_running(runtime().db, key)
+
+
+@DBOS.step()
+def map_step(key: str, order: Order) -> Order:
+    # The mapping module (user filters and field rewrites) plugs in here; until a connection
+    # has rules, the mapped order is the canonical one.
+    _snap(key, "mapped", {"rules": [], "order": order})
+    return order
+
+
+@DBOS.step()
+def validate_step(key: str, order: Order) -> None:
+    problems = []
+    if not order.lines and not order.fees:
+        problems.append("the order has no lines")
+    if order.totals.gross.currency != order.currency:
+        problems.append("the totals are in another currency than the order")
+    _snap(key, "validated", {"problems": problems})
+    if problems:
+        raise PermanentError(
+            f"order {order.number} cannot be invoiced: {'; '.join(problems)}",
+            "check the order in the shop",
+            code="invalid_order",
+        )
+
+
+@DBOS.step()
+def plan_step(key: str, connection_id: int, order: Order) -> DocumentPlan:
+    cfg = connection(connection_id)
+    try:
+        plan = plan_invoice(order, policy_for(cfg.settings))
+    except PermanentError as problem:
+        _snap(key, "plan", {"held": problem.reason, "fix": problem.fix})
+        raise
+    _snap(key, "plan", {"plan": plan, "net": plan.net, "vat": plan.vat, "gross": plan.gross})
+    return plan
+
+
+@DBOS.step()
+def find_step(key: str, connection_id: int, reference: str) -> TargetDocument | None:
+    target = target_for(connection(connection_id))
+    try:
+        found = target.find_document(reference)
+    finally:
+        target.close()
+    _snap(key, "lookup", {"reference": reference, "found": found})
+    return found
+
+
+@DBOS.step()
+def customer_step(key: str, connection_id: int, plan: DocumentPlan) -> str:
+    rt = runtime()
+    cfg = connection(connection_id)
+    cache_key = f"{plan.customer.match_field}:{plan.customer.match_value.lower()}"
+    known = repo.get_binding(rt.db, cfg.target.id, "customer", cache_key)
+    if known is not None:
+        _snap(key, "customer", {"number": known, "action": "bound", "match": cache_key})
+        return known
+    target = target_for(cfg)
+    try:
+        result = target.ensure_customer(plan.customer)
+    finally:
+        target.close()
+    repo.put_binding(rt.db, cfg.target.id, "customer", cache_key, result.number)
+    _snap(key, "customer", {"number": result.number, "action": result.action, "match": cache_key})
+    return result.number
+
+
+@DBOS.step()
+def products_step(key: str, connection_id: int, plan: DocumentPlan) -> None:
+    target = target_for(connection(connection_id))
+    try:
+        report = target.ensure_products(plan)
+    finally:
+        target.close()
+    _snap(key, "products", {"products": report})
+
+
+@DBOS.step()
+def create_step(
+    key: str, connection_id: int, plan: DocumentPlan, customer_number: str
+) -> TargetDocument:
+    target = target_for(connection(connection_id))
+    try:
+        document = target.create_document(plan, customer_number)
+    finally:
+        target.close()
+    repo.update_transfer(runtime().db, key, target_document_id=f"draft:{document.id}")
+    _snap(key, "document", {"document": document})
+    return document
+
+
+@DBOS.step()
+def book_step(key: str, connection_id: int, document: TargetDocument) -> TargetDocument:
+    target = target_for(connection(connection_id))
+    try:
+        booked = target.book(document)
+    finally:
+        target.close()
+    repo.update_transfer(runtime().db, key, target_document_id=booked.id)
+    _snap(key, "booking", {"document": booked})
+    return booked
+
+
+@DBOS.step()
+def note_step(key: str, stage: str, data: dict[str, Any]) -> None:
+    _snap(key, stage, data)
+
+
+@DBOS.step()
+def settle_step(
+    key: str, outcome: str, reason: str, fix: str, document_id: str | None
+) -> None:
+    repo.settle(runtime().db, key, outcome, reason=reason, fix=fix, target_document_id=document_id)
+    _snap(key, outcome, {"reason": reason, "fix": fix, "document": document_id})
+
+
+def _deliver(key: str, connection_id: int, order: Order) -> tuple[str, str]:
+    """The transfer proper; returns (document id, reason). Raises to hold or fail."""
+    settings = connection(connection_id).settings
+    mapped = map_step(key, order)
+    validate_step(key, mapped)
+    plan = plan_step(key, connection_id, mapped)
+    found = with_retries(find_step, key, connection_id, plan.reference)
+    if found is not None and found.state == "booked":
+        return found.id, f"already in the target as invoice {found.id} (found by reference)"
+    customer_number = with_retries(customer_step, key, connection_id, plan)
+    with_retries(products_step, key, connection_id, plan)
+    document = with_retries(create_step, key, connection_id, plan, customer_number)
+    mode = settings.get("target", {}).get("invoice_mode", "book")
+    if mode == "book":
+        document = with_retries(book_step, key, connection_id, document)
+        reason = f"booked as invoice {document.id}"
+    else:
+        reason = f"created as draft invoice {document.id}"
+    note_step(key, "payment", {"registered": False, "why": "payment registration not configured"})
+    note_step(key, "email", {"sent": False, "why": "invoice e-mail not configured"})
+    return (document.id if mode == "book" else f"draft:{document.id}"), reason
+
+
+@DBOS.workflow()
+def transfer_workflow(key: str, connection_id: int, order: Order) -> str:
+    start_step(key)
+    try:
+        document_id, reason = _deliver(key, connection_id, order)
+    except PermanentError as problem:
+        settle_step(key, "held", problem.reason, problem.fix, None)
+        return "held"
+    except TransientError as problem:
+        settle_step(
+            key,
+            "failed",
+            f"gave up after retries: {problem.reason}",
+            problem.fix or "retry the transfer once the remote system works again",
+            None,
+        )
+        return "failed"
+    except Exception as error:  # a bug must settle the transfer, not leave it running
+        settle_step(
+            key,
+            "failed",
+            f"unexpected error: {error.__class__.__name__}: {error}",
+            "report this to the Kobling maintainers with the transfer's log",
+            None,
+        )
+        return "failed"
+    settle_step(key, "done", reason, "", document_id)
+    return "done"

@@ -1,0 +1,62 @@
+"""Webhook intake: store the receipt first, answer at once, fetch by id in the background."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from kobling.engine.connectors import connection, webhooks_for
+from kobling.engine.intake import start_intake
+from kobling.engine.runtime import runtime
+from kobling.store import repository as repo
+
+# Only these headers are kept with a receipt: enough to audit a delivery, nothing that could
+# carry a credential (Authorization, cookies).
+KEPT_HEADERS = ("content-type", "user-agent")
+KEPT_PREFIXES = ("x-wc-webhook-", "x-shopify-")
+
+
+@dataclass(frozen=True)
+class HookAnswer:
+    status_code: int
+    message: str
+
+
+def _kept(headers: Mapping[str, str]) -> dict[str, str]:
+    return {
+        k.lower(): v
+        for k, v in headers.items()
+        if k.lower() in KEPT_HEADERS or k.lower().startswith(KEPT_PREFIXES)
+    }
+
+
+def receive_delivery(connection_name: str, headers: Mapping[str, str], body: bytes) -> HookAnswer:
+    rt = runtime()
+    connection_id = repo.find_connection_id(rt.db, connection_name)
+    if connection_id is None:
+        return HookAnswer(404, f"no connection named {connection_name!r}")
+    receiver = webhooks_for(connection(connection_id))
+    if receiver is None:
+        return HookAnswer(404, "this connection's source does not send webhooks")
+    delivery = receiver.receive(headers, body)
+    receipt_id, is_new = repo.store_receipt(
+        rt.db,
+        connection_id=connection_id,
+        delivery_key=delivery.delivery_key,
+        status=delivery.status,
+        body=body,
+        headers=_kept(headers),
+        topic=delivery.topic,
+        object_id=delivery.object_id,
+        detail=delivery.detail,
+    )
+    if delivery.status == "rejected":
+        return HookAnswer(401, f"rejected: {delivery.detail}")
+    if delivery.status == "accepted" and is_new and delivery.object_id is not None:
+        start_intake(
+            connection_id, delivery.object_id, "webhook", f"intake:receipt:{receipt_id}", None
+        )
+        return HookAnswer(202, "accepted")
+    if not is_new:
+        return HookAnswer(200, "duplicate delivery, already received")
+    return HookAnswer(200, delivery.status)

@@ -1,0 +1,143 @@
+"""The sandbox integration: both simulators wired to Kobling, for newcomers, demo and tests.
+
+"Sandbox WooCommerce → Sandbox e-conomic" is an ordinary integration whose systems happen to
+point at the simulators (mounted in Kobling's own web server by ``kobling run``, or served on
+a loopback port by ``kobling demo`` and the tests). Simulator state lives in memory.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from kobling.connectors.economic.sandbox import EconomicSandbox
+from kobling.connectors.woocommerce.sandbox import WooCommerceSandbox
+from kobling.engine.runtime import Runtime
+from kobling.store import repository as repo
+
+WOO_PREFIX = "/sandbox/woocommerce"
+ECONOMIC_PREFIX = "/sandbox/economic"
+INTEGRATION_NAME = "Sandbox WooCommerce → Sandbox e-conomic"
+CONNECTION_NAME = "sandbox-orders"
+WOO_KEY, WOO_SECRET = "ck_sandbox", "cs_sandbox"
+ECONOMIC_APP, ECONOMIC_GRANT = "sandbox-app-secret", "sandbox-agreement-grant"
+
+
+@dataclass
+class Sandboxes:
+    base_url: str
+    woo: WooCommerceSandbox
+    economic: EconomicSandbox
+
+    @property
+    def woo_url(self) -> str:
+        return self.base_url.rstrip("/") + WOO_PREFIX + "/"
+
+    @property
+    def economic_url(self) -> str:
+        return self.base_url.rstrip("/") + ECONOMIC_PREFIX
+
+    def mounts(self) -> dict[str, Any]:
+        return {WOO_PREFIX: self.woo.app, ECONOMIC_PREFIX: self.economic.app}
+
+    def close(self) -> None:
+        self.woo.close()
+
+
+def sandbox_app(sandboxes: Sandboxes) -> Any:
+    """Both simulators under their prefixes, as one ASGI app (for a loopback port)."""
+    from starlette.applications import Starlette
+    from starlette.routing import Mount
+
+    return Starlette(routes=[Mount(prefix, app) for prefix, app in sandboxes.mounts().items()])
+
+
+def make_sandboxes(base_url: str, *, seed: int = 7) -> Sandboxes:
+    woo = WooCommerceSandbox(
+        consumer_key=WOO_KEY,
+        consumer_secret=WOO_SECRET,
+        site_url=base_url.rstrip("/") + WOO_PREFIX + "/",
+        seed=seed,
+    )
+    economic = EconomicSandbox(app_secret_token=ECONOMIC_APP, agreement_grant_token=ECONOMIC_GRANT)
+    return Sandboxes(base_url, woo, economic)
+
+
+def create_sandbox_integration(
+    rt: Runtime,
+    sandboxes: Sandboxes,
+    *,
+    start_date: datetime | None = None,
+    connection_name: str = CONNECTION_NAME,
+    use_webhooks: bool = True,
+    target_settings: dict[str, Any] | None = None,
+) -> int:
+    """Create the sandbox integration; returns its order connection's id."""
+    start = start_date or datetime.now(UTC)
+    account = repo.create_account(rt.db, "Sandbox")
+    integration = repo.create_integration(rt.db, account, INTEGRATION_NAME, start_date=start)
+    shop = repo.add_system(
+        rt.db,
+        rt.box,
+        integration_id=integration,
+        kind="woocommerce",
+        name="Sandbox WooCommerce",
+        base_url=sandboxes.woo_url,
+        credentials={
+            "consumer_key": WOO_KEY,
+            "consumer_secret": WOO_SECRET,
+            "webhook_secret": secrets.token_urlsafe(24),
+        },
+    )
+    ledger = repo.add_system(
+        rt.db,
+        rt.box,
+        integration_id=integration,
+        kind="economic",
+        name="Sandbox e-conomic",
+        base_url=sandboxes.economic_url,
+        credentials={"app_secret_token": ECONOMIC_APP, "agreement_grant_token": ECONOMIC_GRANT},
+    )
+    return repo.add_connection(
+        rt.db,
+        integration_id=integration,
+        name=connection_name,
+        source_system_id=shop,
+        target_system_id=ledger,
+        settings={
+            "source": {"eligible_states": ["processing", "completed"]},
+            "target": {"invoice_mode": "book", **(target_settings or {})},
+            "use_webhooks": use_webhooks,
+            "rounding_tolerance": "0.05",
+        },
+        activated_at=start,
+    )
+
+
+@dataclass
+class Trickle:
+    """Adds a new sandbox order every ``interval`` seconds, so a newcomer sees transfers."""
+
+    woo: WooCommerceSandbox
+    interval: float = 8.0
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    def start(self) -> None:
+        threading.Thread(target=self._run, name="sandbox-trickle", daemon=True).start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            now = datetime.now(UTC)
+            self.woo.generate_orders(
+                1,
+                start=now - timedelta(seconds=1),
+                end=now,
+                statuses={"processing": 0.7, "completed": 0.15, "pending": 0.15},
+                deliver_webhooks=True,
+            )
+
+    def stop(self) -> None:
+        self._stop.set()

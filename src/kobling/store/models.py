@@ -1,0 +1,202 @@
+"""The application's tables (SQLAlchemy 2 declarative models).
+
+The transfer key is a unique index: it is what makes "the same order arriving three times"
+one transfer, whatever races happen between webhook intake and polling. Snapshots are rows
+that are only ever inserted, never updated, so the log shows the data exactly as each stage
+saw it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timestamps stored in UTC and always read back timezone-aware (SQLite drops the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store: pass a timezone-aware one")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Account(Base):
+    """A tenant: one customer of the platform."""
+
+    __tablename__ = "accounts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class Integration(Base):
+    """One account's setup of systems and connections."""
+
+    __tablename__ = "integrations"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    name: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    start_date: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    systems: Mapped[list[System]] = relationship(back_populates="integration")
+    connections: Mapped[list[Connection]] = relationship(back_populates="integration")
+
+
+class System(Base):
+    """One connected instance of an external product; credentials are Fernet-encrypted."""
+
+    __tablename__ = "systems"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    integration_id: Mapped[int] = mapped_column(ForeignKey("integrations.id"))
+    kind: Mapped[str] = mapped_column(String(50))
+    name: Mapped[str] = mapped_column(String(200))
+    base_url: Mapped[str] = mapped_column(String(500))
+    credentials: Mapped[bytes] = mapped_column(LargeBinary)
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    integration: Mapped[Integration] = relationship(back_populates="systems")
+
+
+class Connection(Base):
+    """One data flow: entity + source + trigger + target + action + settings."""
+
+    __tablename__ = "connections"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    integration_id: Mapped[int] = mapped_column(ForeignKey("integrations.id"))
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    entity: Mapped[str] = mapped_column(String(30), default="order")
+    action: Mapped[str] = mapped_column(String(30), default="invoice")
+    source_system_id: Mapped[int] = mapped_column(ForeignKey("systems.id"))
+    target_system_id: Mapped[int] = mapped_column(ForeignKey("systems.id"))
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    activated_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    integration: Mapped[Integration] = relationship(back_populates="connections")
+    source_system: Mapped[System] = relationship(foreign_keys=[source_system_id])
+    target_system: Mapped[System] = relationship(foreign_keys=[target_system_id])
+
+
+class Transfer(Base):
+    """Carrying one source object, for one purpose, through one connection."""
+
+    __tablename__ = "transfers"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(300), unique=True)
+    connection_id: Mapped[int] = mapped_column(ForeignKey("connections.id"), index=True)
+    object_type: Mapped[str] = mapped_column(String(30))
+    # Source ids are strings: Shopify ids exceed 2^53 and must never pass through a float.
+    source_id: Mapped[str] = mapped_column(String(100))
+    purpose: Mapped[str] = mapped_column(String(100))
+    source_number: Mapped[str] = mapped_column(String(100), default="")
+    source_status: Mapped[str] = mapped_column(String(50), default="")
+    # new → queued → running → settled; ``outcome`` says how it settled.
+    state: Mapped[str] = mapped_column(String(20), default="new")
+    outcome: Mapped[str | None] = mapped_column(String(20))
+    stage: Mapped[str] = mapped_column(String(40), default="received")
+    reason: Mapped[str] = mapped_column(Text, default="")
+    fix: Mapped[str] = mapped_column(Text, default="")
+    target_document_id: Mapped[str | None] = mapped_column(String(100))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # The DBOS workflow id of the current attempt: the transfer key for the first attempt,
+    # key#<content hash> for a retry after the source data changed.
+    workflow_id: Mapped[str | None] = mapped_column(String(320))
+    content_hash: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        UtcDateTime(), default=utcnow, onupdate=utcnow, index=True
+    )
+    snapshots: Mapped[list[Snapshot]] = relationship(
+        back_populates="transfer", order_by="Snapshot.id"
+    )
+
+
+class Snapshot(Base):
+    """The dataset of one stage of a transfer. Inserted once, never updated."""
+
+    __tablename__ = "snapshots"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    transfer_id: Mapped[int] = mapped_column(ForeignKey("transfers.id"), index=True)
+    stage: Mapped[str] = mapped_column(String(40))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    transfer: Mapped[Transfer] = relationship(back_populates="snapshots")
+
+
+class Receipt(Base):
+    """One inbound webhook delivery, stored raw before anything else happens."""
+
+    __tablename__ = "receipts"
+    __table_args__ = (UniqueConstraint("connection_id", "delivery_key"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    connection_id: Mapped[int] = mapped_column(ForeignKey("connections.id"))
+    delivery_key: Mapped[str] = mapped_column(String(200))
+    topic: Mapped[str] = mapped_column(String(100), default="")
+    object_id: Mapped[str | None] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(20))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    headers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class Binding(Base):
+    """A source customer/product known under a number in a target system."""
+
+    __tablename__ = "bindings"
+    __table_args__ = (UniqueConstraint("target_system_id", "kind", "source_key"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    target_system_id: Mapped[int] = mapped_column(ForeignKey("systems.id"))
+    kind: Mapped[str] = mapped_column(String(30))
+    source_key: Mapped[str] = mapped_column(String(300))
+    target_key: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class PollCursor(Base):
+    """Where the last successful poll window of a connection started."""
+
+    __tablename__ = "poll_cursors"
+    connection_id: Mapped[int] = mapped_column(ForeignKey("connections.id"), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(UtcDateTime())
+    polls: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(
+        UtcDateTime(), default=utcnow, onupdate=utcnow
+    )
+
+
+Index("ix_transfers_outcome", Transfer.connection_id, Transfer.outcome)

@@ -1,0 +1,529 @@
+"""All reads and writes of the application data. SQL lives here and nowhere else.
+
+Functions take a ``Database`` and return plain values or detached ORM rows, so callers in
+the engine and the web layer never hold a session across a network call.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from kobling.store.crypto import CredentialBox
+from kobling.store.database import Database
+from kobling.store.models import (
+    Account,
+    Binding,
+    Connection,
+    Integration,
+    PollCursor,
+    Receipt,
+    Snapshot,
+    System,
+    Transfer,
+    utcnow,
+)
+
+TERMINAL_OUTCOMES = ("done", "skipped", "held", "failed")
+
+
+@dataclass(frozen=True)
+class SystemConfig:
+    """A system with its credentials opened, for a connector to use (never logged)."""
+
+    id: int
+    kind: str
+    name: str
+    base_url: str
+    credentials: dict[str, Any]
+    settings: dict[str, Any]
+
+    def __repr__(self) -> str:
+        return f"SystemConfig(id={self.id}, kind={self.kind!r}, name={self.name!r})"
+
+
+@dataclass(frozen=True)
+class ConnectionConfig:
+    """Everything the engine needs to run one connection."""
+
+    id: int
+    name: str
+    integration_id: int
+    integration_active: bool
+    active: bool
+    entity: str
+    action: str
+    start_date: datetime | None
+    settings: dict[str, Any]
+    source: SystemConfig
+    target: SystemConfig
+
+
+# -- set-up -------------------------------------------------------------------------------
+
+
+def create_account(db: Database, name: str) -> int:
+    with db.session() as s:
+        account = Account(name=name)
+        s.add(account)
+        s.flush()
+        return account.id
+
+
+def create_integration(
+    db: Database, account_id: int, name: str, *, start_date: datetime | None, active: bool = True
+) -> int:
+    with db.session() as s:
+        integration = Integration(
+            account_id=account_id, name=name, start_date=start_date, active=active
+        )
+        s.add(integration)
+        s.flush()
+        return integration.id
+
+
+def add_system(
+    db: Database,
+    box: CredentialBox,
+    *,
+    integration_id: int,
+    kind: str,
+    name: str,
+    base_url: str,
+    credentials: dict[str, Any],
+    settings: dict[str, Any] | None = None,
+) -> int:
+    with db.session() as s:
+        system = System(
+            integration_id=integration_id,
+            kind=kind,
+            name=name,
+            base_url=base_url,
+            credentials=box.seal(credentials),
+            settings=settings or {},
+        )
+        s.add(system)
+        s.flush()
+        return system.id
+
+
+def add_connection(
+    db: Database,
+    *,
+    integration_id: int,
+    name: str,
+    source_system_id: int,
+    target_system_id: int,
+    settings: dict[str, Any],
+    entity: str = "order",
+    action: str = "invoice",
+    activated_at: datetime | None = None,
+) -> int:
+    with db.session() as s:
+        connection = Connection(
+            integration_id=integration_id,
+            name=name,
+            entity=entity,
+            action=action,
+            source_system_id=source_system_id,
+            target_system_id=target_system_id,
+            settings=settings,
+            activated_at=activated_at or utcnow(),
+        )
+        s.add(connection)
+        s.flush()
+        return connection.id
+
+
+def update_system_base_url(db: Database, system_id: int, base_url: str) -> None:
+    with db.session() as s:
+        s.execute(update(System).where(System.id == system_id).values(base_url=base_url))
+
+
+def count_integrations(db: Database) -> int:
+    with db.session() as s:
+        return int(s.scalar(select(func.count()).select_from(Integration)) or 0)
+
+
+def list_integrations(db: Database) -> list[dict[str, Any]]:
+    with db.session() as s:
+        rows = s.scalars(select(Integration).order_by(Integration.id)).all()
+        return [
+            {
+                "id": i.id,
+                "name": i.name,
+                "active": i.active,
+                "start_date": i.start_date,
+                "connections": [
+                    {"id": c.id, "name": c.name, "entity": c.entity, "active": c.active}
+                    for c in i.connections
+                ],
+            }
+            for i in rows
+        ]
+
+
+def _system_config(box: CredentialBox, system: System) -> SystemConfig:
+    return SystemConfig(
+        id=system.id,
+        kind=system.kind,
+        name=system.name,
+        base_url=system.base_url,
+        credentials=box.open(system.credentials),
+        settings=dict(system.settings or {}),
+    )
+
+
+def load_connection(db: Database, box: CredentialBox, connection_id: int) -> ConnectionConfig:
+    with db.session() as s:
+        c = s.get(Connection, connection_id)
+        if c is None:
+            raise LookupError(f"connection {connection_id} does not exist")
+        return ConnectionConfig(
+            id=c.id,
+            name=c.name,
+            integration_id=c.integration_id,
+            integration_active=c.integration.active,
+            active=c.active,
+            entity=c.entity,
+            action=c.action,
+            start_date=c.integration.start_date or c.activated_at,
+            settings=dict(c.settings or {}),
+            source=_system_config(box, c.source_system),
+            target=_system_config(box, c.target_system),
+        )
+
+
+def find_connection_id(db: Database, name: str) -> int | None:
+    with db.session() as s:
+        return s.scalar(select(Connection.id).where(Connection.name == name))
+
+
+def active_connection_ids(db: Database) -> list[int]:
+    with db.session() as s:
+        rows = s.execute(
+            select(Connection.id)
+            .join(Integration, Integration.id == Connection.integration_id)
+            .where(Connection.active.is_(True), Integration.active.is_(True))
+            .order_by(Connection.id)
+        )
+        return [row[0] for row in rows]
+
+
+# -- transfers ----------------------------------------------------------------------------
+
+
+def transfer_key(connection_id: int, object_type: str, source_id: str, purpose: str) -> str:
+    """The transfer key ``(connection, object type, source id, purpose)`` as one string."""
+    return f"{connection_id}:{object_type}:{source_id}:{purpose}"
+
+
+def claim_transfer(
+    db: Database,
+    *,
+    connection_id: int,
+    object_type: str,
+    source_id: str,
+    purpose: str,
+    source_number: str = "",
+) -> Transfer:
+    """Return the transfer for this key, creating it if it does not exist yet.
+
+    Two intakes racing on the same order both reach here; the unique index lets exactly one
+    insert win and the other reads the winner's row.
+    """
+    key = transfer_key(connection_id, object_type, source_id, purpose)
+    for _ in range(3):
+        with db.session() as s:
+            existing = s.scalar(select(Transfer).where(Transfer.key == key))
+            if existing is not None:
+                return existing
+        try:
+            with db.session() as s:
+                row = Transfer(
+                    key=key,
+                    connection_id=connection_id,
+                    object_type=object_type,
+                    source_id=source_id,
+                    purpose=purpose,
+                    source_number=source_number,
+                )
+                s.add(row)
+                s.flush()
+                return row
+        except IntegrityError:
+            continue
+    raise RuntimeError(f"could not claim transfer {key}")
+
+
+def get_transfer(db: Database, key: str) -> Transfer | None:
+    with db.session() as s:
+        return s.scalar(select(Transfer).where(Transfer.key == key))
+
+
+def update_transfer(db: Database, key: str, **values: Any) -> None:
+    with db.session() as s:
+        s.execute(update(Transfer).where(Transfer.key == key).values(**values))
+
+
+def add_snapshot(db: Database, key: str, stage: str, data: dict[str, Any]) -> None:
+    """Insert the dataset of one stage; also moves the transfer's current stage."""
+    with db.session() as s:
+        transfer_id = s.scalar(select(Transfer.id).where(Transfer.key == key))
+        if transfer_id is None:
+            raise LookupError(f"no transfer {key}")
+        s.add(Snapshot(transfer_id=transfer_id, stage=stage, data=data))
+        s.execute(update(Transfer).where(Transfer.id == transfer_id).values(stage=stage))
+
+
+def list_transfers(
+    db: Database, *, limit: int = 50, connection_id: int | None = None, outcome: str | None = None
+) -> list[Transfer]:
+    with db.session() as s:
+        query = select(Transfer).order_by(Transfer.updated_at.desc(), Transfer.id.desc())
+        if connection_id is not None:
+            query = query.where(Transfer.connection_id == connection_id)
+        if outcome is not None:
+            query = query.where(Transfer.outcome == outcome)
+        return list(s.scalars(query.limit(limit)).all())
+
+
+def transfer_with_snapshots(db: Database, ident: str) -> tuple[Transfer, list[Snapshot]] | None:
+    """Find a transfer by id or key, with its snapshots in order."""
+    with db.session() as s:
+        query = select(Transfer)
+        query = (
+            query.where(Transfer.id == int(ident))
+            if ident.isdigit()
+            else query.where(Transfer.key == ident)
+        )
+        transfer = s.scalar(query)
+        if transfer is None:
+            return None
+        snaps = list(
+            s.scalars(
+                select(Snapshot).where(Snapshot.transfer_id == transfer.id).order_by(Snapshot.id)
+            )
+        )
+        return transfer, snaps
+
+
+def outcome_counts(db: Database, connection_id: int | None = None) -> dict[str, int]:
+    with db.session() as s:
+        query = select(Transfer.outcome, func.count()).group_by(Transfer.outcome)
+        if connection_id is not None:
+            query = query.where(Transfer.connection_id == connection_id)
+        return {str(outcome): int(n) for outcome, n in s.execute(query)}
+
+
+def skip_reasons(db: Database, connection_id: int) -> dict[str, int]:
+    with db.session() as s:
+        query = (
+            select(Transfer.reason, func.count())
+            .where(Transfer.connection_id == connection_id, Transfer.outcome == "skipped")
+            .group_by(Transfer.reason)
+        )
+        return {str(reason): int(n) for reason, n in s.execute(query)}
+
+
+# -- receipts -----------------------------------------------------------------------------
+
+
+def store_receipt(
+    db: Database,
+    *,
+    connection_id: int,
+    delivery_key: str,
+    status: str,
+    body: bytes,
+    headers: dict[str, str],
+    topic: str = "",
+    object_id: str | None = None,
+    detail: str = "",
+) -> tuple[int, bool]:
+    """Store a delivery; returns ``(receipt id, is_new)``. A repeated delivery id is not new."""
+    try:
+        with db.session() as s:
+            receipt = Receipt(
+                connection_id=connection_id,
+                delivery_key=delivery_key,
+                status=status,
+                body=body,
+                headers=headers,
+                topic=topic,
+                object_id=object_id,
+                detail=detail,
+            )
+            s.add(receipt)
+            s.flush()
+            return receipt.id, True
+    except IntegrityError:
+        with db.session() as s:
+            existing = s.scalar(
+                select(Receipt.id).where(
+                    Receipt.connection_id == connection_id, Receipt.delivery_key == delivery_key
+                )
+            )
+            assert existing is not None
+            return existing, False
+
+
+def list_receipts(db: Database, connection_id: int) -> list[Receipt]:
+    with db.session() as s:
+        return list(
+            s.scalars(
+                select(Receipt).where(Receipt.connection_id == connection_id).order_by(Receipt.id)
+            )
+        )
+
+
+# -- bindings and cursors -----------------------------------------------------------------
+
+
+def get_binding(db: Database, target_system_id: int, kind: str, source_key: str) -> str | None:
+    with db.session() as s:
+        return s.scalar(
+            select(Binding.target_key).where(
+                Binding.target_system_id == target_system_id,
+                Binding.kind == kind,
+                Binding.source_key == source_key,
+            )
+        )
+
+
+def put_binding(
+    db: Database, target_system_id: int, kind: str, source_key: str, target_key: str
+) -> None:
+    try:
+        with db.session() as s:
+            s.add(
+                Binding(
+                    target_system_id=target_system_id,
+                    kind=kind,
+                    source_key=source_key,
+                    target_key=target_key,
+                )
+            )
+    except IntegrityError:
+        with db.session() as s:
+            s.execute(
+                update(Binding)
+                .where(
+                    Binding.target_system_id == target_system_id,
+                    Binding.kind == kind,
+                    Binding.source_key == source_key,
+                )
+                .values(target_key=target_key)
+            )
+
+
+def get_poll_cursor(db: Database, connection_id: int) -> datetime | None:
+    with db.session() as s:
+        cursor = s.get(PollCursor, connection_id)
+        return cursor.window_start if cursor else None
+
+
+def set_poll_cursor(db: Database, connection_id: int, window_start: datetime) -> None:
+    with db.session() as s:
+        cursor = s.get(PollCursor, connection_id)
+        if cursor is None:
+            s.add(PollCursor(connection_id=connection_id, window_start=window_start, polls=1))
+        else:
+            cursor.window_start = window_start
+            cursor.polls += 1
+
+
+# -- transfer state transitions -------------------------------------------------------------
+# Each transition is one conditional UPDATE, so racing intakes and workflows can never move a
+# settled transfer backwards (a stale "pending" payload must not overwrite a booked invoice).
+
+
+def mark_skipped(db: Database, key: str, reason: str, content_hash: str) -> bool:
+    with db.session() as s:
+        result = s.execute(
+            update(Transfer)
+            .where(
+                Transfer.key == key,
+                Transfer.state.in_(("new", "settled")),
+                (Transfer.outcome.is_(None)) | (Transfer.outcome == "skipped"),
+            )
+            .values(
+                state="settled",
+                outcome="skipped",
+                reason=reason,
+                fix="",
+                content_hash=content_hash,
+            )
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def mark_queued(db: Database, key: str, workflow_id: str, content_hash: str) -> bool:
+    """Claim the start of an attempt; only one caller can win it."""
+    with db.session() as s:
+        result = s.execute(
+            update(Transfer)
+            .where(
+                Transfer.key == key,
+                Transfer.state.in_(("new", "settled")),
+                (Transfer.outcome.is_(None))
+                | (Transfer.outcome.in_(("skipped", "held", "failed"))),
+            )
+            .values(
+                state="queued",
+                outcome=None,
+                reason="",
+                fix="",
+                workflow_id=workflow_id,
+                content_hash=content_hash,
+                attempts=Transfer.attempts + 1,
+            )
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def mark_running(db: Database, key: str) -> None:
+    update_transfer(db, key, state="running")
+
+
+def settle(
+    db: Database,
+    key: str,
+    outcome: str,
+    *,
+    reason: str = "",
+    fix: str = "",
+    target_document_id: str | None = None,
+) -> None:
+    values: dict[str, Any] = {"state": "settled", "outcome": outcome, "reason": reason, "fix": fix}
+    if target_document_id is not None:
+        values["target_document_id"] = target_document_id
+    update_transfer(db, key, **values)
+
+
+def unsettled_count(db: Database, connection_id: int) -> int:
+    with db.session() as s:
+        return int(
+            s.scalar(
+                select(func.count())
+                .select_from(Transfer)
+                .where(Transfer.connection_id == connection_id, Transfer.state != "settled")
+            )
+            or 0
+        )
+
+
+def transfer_count(db: Database, connection_id: int) -> int:
+    with db.session() as s:
+        return int(
+            s.scalar(
+                select(func.count())
+                .select_from(Transfer)
+                .where(Transfer.connection_id == connection_id)
+            )
+            or 0
+        )
