@@ -1,0 +1,39 @@
+"""Shared fixtures: the shared reference folder, databases on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.postgres import database_urls, fresh_postgres_database
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def find_shared() -> Path:
+    explicit = os.environ.get("KOBLING_SHARED_DIR")
+    if explicit:
+        return Path(explicit)
+    for parent in [REPO, *REPO.parents]:
+        candidate = parent / "shared" if parent != REPO else parent.parent / "shared"
+        if (candidate / "reference").is_dir():
+            return candidate
+    pytest.skip("../shared/reference not found beside the checkout (set KOBLING_SHARED_DIR)")
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    return find_shared()
+
+
+@pytest.fixture(params=database_urls())
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database: a SQLite file, and (under `make test`) a PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'kobling.sqlite'}"
+        return
+    with fresh_postgres_database(request.param) as url:
+        yield url
