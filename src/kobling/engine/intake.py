@@ -29,11 +29,7 @@ PURPOSE = "invoice"
 
 @DBOS.step()
 def fetch_step(connection_id: int, source_id: str) -> dict[str, Any]:
-    source = source_for(connection(connection_id))
-    try:
-        return source.fetch_order(source_id)
-    finally:
-        source.close()
+    return source_for(connection(connection_id)).fetch_order(source_id)
 
 
 def _claim(connection_id: int, source_id: str, number: str) -> str:
@@ -72,8 +68,6 @@ def evaluate_step(connection_id: int, payload: dict[str, Any], origin: str) -> d
         if repo.mark_queued(db, key, key, "unreadable"):
             repo.settle(db, key, "held", reason=problem.reason, fix=problem.fix)
         return {"action": "held"}
-    finally:
-        source.close()
     key = _claim(connection_id, order.source_id, order.number)
     current = repo.get_transfer(db, key)
     assert current is not None

@@ -28,10 +28,10 @@ def _window_from(connection_id: int) -> datetime:
     rt = runtime()
     cursor = repo.get_poll_cursor(rt.db, connection_id)
     if cursor is None:
-        cfg = connection(connection_id)
-        # First poll: from the start date (older orders are skipped anyway; a backfill
-        # imports them deliberately).
-        cursor = cfg.start_date or EPOCH
+        # First poll: some way before the start date, so that older orders are recorded as
+        # skipped with their reason (a backfill imports them deliberately).
+        start = connection(connection_id).start_date or EPOCH
+        return max(EPOCH, start - timedelta(seconds=rt.tuning.first_poll_lookback_seconds))
     return cursor - timedelta(seconds=rt.tuning.poll_lookback_seconds)
 
 
@@ -40,13 +40,10 @@ def list_changes_step(connection_id: int) -> dict[str, Any]:
     window_start = datetime.now(UTC)
     modified_after = _window_from(connection_id)
     source = source_for(connection(connection_id))
-    try:
-        changed = [
-            {"id": str(o["id"]), "modified": str(o.get("date_modified_gmt") or ""), "payload": o}
-            for o in source.changed_orders(modified_after)
-        ]
-    finally:
-        source.close()
+    changed = [
+        {"id": str(o["id"]), "modified": str(o.get("date_modified_gmt") or ""), "payload": o}
+        for o in source.changed_orders(modified_after)
+    ]
     return {"window_start": window_start, "modified_after": modified_after, "changed": changed}
 
 

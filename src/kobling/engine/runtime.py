@@ -29,10 +29,18 @@ class EngineTuning:
     backoff_max: float = 300.0
     poll_cron: str = "0 */5 * * * *"  # every 5 minutes (six-field cron: seconds first)
     poll_lookback_seconds: float = 600.0
+    # The first poll of a connection also reads orders modified up to 61 days before the
+    # start date, so older orders appear in the log as "skipped: before the start date"
+    # instead of being invisible (Tryton's web shop module re-reads 61 days, too).
+    first_poll_lookback_seconds: float = 61 * 86400.0
     scheduler_interval: float = 30.0
     queue_polling_interval: float = 1.0
     intake_concurrency: int = 8
-    transfer_partition_concurrency: int = 4
+    # One transfer at a time per target account: customers and products are found-or-created
+    # by lookups, and two transfers of the same new customer running side by side would both
+    # miss the lookup and create it twice. Throughput per account is bounded by the remote's
+    # rate limit anyway; different accounts run in parallel.
+    transfer_partition_concurrency: int = 1
 
 
 @dataclass

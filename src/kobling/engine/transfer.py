@@ -89,11 +89,7 @@ def plan_step(key: str, connection_id: int, order: Order) -> DocumentPlan:
 
 @DBOS.step()
 def find_step(key: str, connection_id: int, reference: str) -> TargetDocument | None:
-    target = target_for(connection(connection_id))
-    try:
-        found = target.find_document(reference)
-    finally:
-        target.close()
+    found = target_for(connection(connection_id)).find_document(reference)
     _snap(key, "lookup", {"reference": reference, "found": found})
     return found
 
@@ -107,11 +103,7 @@ def customer_step(key: str, connection_id: int, plan: DocumentPlan) -> str:
     if known is not None:
         _snap(key, "customer", {"number": known, "action": "bound", "match": cache_key})
         return known
-    target = target_for(cfg)
-    try:
-        result = target.ensure_customer(plan.customer)
-    finally:
-        target.close()
+    result = target_for(cfg).ensure_customer(plan.customer)
     repo.put_binding(rt.db, cfg.target.id, "customer", cache_key, result.number)
     _snap(key, "customer", {"number": result.number, "action": result.action, "match": cache_key})
     return result.number
@@ -119,11 +111,7 @@ def customer_step(key: str, connection_id: int, plan: DocumentPlan) -> str:
 
 @DBOS.step()
 def products_step(key: str, connection_id: int, plan: DocumentPlan) -> None:
-    target = target_for(connection(connection_id))
-    try:
-        report = target.ensure_products(plan)
-    finally:
-        target.close()
+    report = target_for(connection(connection_id)).ensure_products(plan)
     _snap(key, "products", {"products": report})
 
 
@@ -131,11 +119,7 @@ def products_step(key: str, connection_id: int, plan: DocumentPlan) -> None:
 def create_step(
     key: str, connection_id: int, plan: DocumentPlan, customer_number: str
 ) -> TargetDocument:
-    target = target_for(connection(connection_id))
-    try:
-        document = target.create_document(plan, customer_number)
-    finally:
-        target.close()
+    document = target_for(connection(connection_id)).create_document(plan, customer_number)
     repo.update_transfer(runtime().db, key, target_document_id=f"draft:{document.id}")
     _snap(key, "document", {"document": document})
     return document
@@ -143,11 +127,7 @@ def create_step(
 
 @DBOS.step()
 def book_step(key: str, connection_id: int, document: TargetDocument) -> TargetDocument:
-    target = target_for(connection(connection_id))
-    try:
-        booked = target.book(document)
-    finally:
-        target.close()
+    booked = target_for(connection(connection_id)).book(document)
     repo.update_transfer(runtime().db, key, target_document_id=booked.id)
     _snap(key, "booking", {"document": booked})
     return booked

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -39,10 +40,15 @@ def receive_delivery(connection_name: str, headers: Mapping[str, str], body: byt
     if receiver is None:
         return HookAnswer(404, "this connection's source does not send webhooks")
     delivery = receiver.receive(headers, body)
+    # Rejected deliveries are each recorded (a forger's retries are evidence too); only
+    # authentic deliveries are deduplicated by their key.
+    key = (
+        f"rejected:{uuid.uuid4().hex}" if delivery.status == "rejected" else delivery.delivery_key
+    )
     receipt_id, is_new = repo.store_receipt(
         rt.db,
         connection_id=connection_id,
-        delivery_key=delivery.delivery_key,
+        delivery_key=key,
         status=delivery.status,
         body=body,
         headers=_kept(headers),

@@ -7,6 +7,7 @@ by Alembic migrations, never by ``create_all``, so a deployed database can follo
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,6 +18,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
+
+from kobling.domain.serialize import to_jsonable
 
 DATABASE_URL_ENV = "KOBLING_DATABASE_URL"
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -38,14 +41,24 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _json(value: Any) -> str:
+    # Payloads keep their amounts as Decimal; they are stored as exact strings, never floats.
+    return json.dumps(to_jsonable(value), separators=(",", ":"))
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=10
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            pool_size=10,
+            json_serializer=_json,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    return create_engine(
+        url, pool_size=10, max_overflow=20, pool_pre_ping=True, json_serializer=_json
+    )
 
 
 def migrate(engine: Engine) -> None:

@@ -55,9 +55,7 @@ def explain(response: httpx.Response) -> tuple[str, str]:
 
 
 class EconomicClient:
-    def __init__(
-        self, base_url: str, app_secret_token: str, agreement_grant_token: str
-    ) -> None:
+    def __init__(self, base_url: str, app_secret_token: str, agreement_grant_token: str) -> None:
         self.http = HttpClient(
             base_url=base_url.rstrip("/") + "/",
             remote="e-conomic",

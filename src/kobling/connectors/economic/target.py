@@ -249,9 +249,24 @@ class EconomicTarget:
             "salesPrice": max(line.unit_net_price, Decimal("0")),
         }
         # A lost response after the product was created comes back as a retry of this step,
-        # which then finds the product by number instead of creating it again.
-        self.client.post("products", body)
+        # which then finds the product by number instead of creating it again. A refusal
+        # because another transfer created the same product a moment ago is no error either.
+        try:
+            self.client.post("products", body)
+        except PermanentError:
+            if self._exists(number):
+                return {"productNumber": number, "action": "found"}
+            raise
         return {"productNumber": number, "action": "created"}
+
+    def _exists(self, number: str) -> bool:
+        try:
+            self.client.get(f"products/{escape_self_link_id(number)}")
+        except PermanentError as exc:
+            if exc.code == "404":
+                return False
+            raise
+        return True
 
     def close(self) -> None:
         self.client.close()

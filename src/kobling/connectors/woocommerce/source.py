@@ -229,5 +229,3 @@ def normalize_order(payload: Mapping[str, Any], vat_keys: list[str]) -> Order:
         ),
         note=str(payload.get("customer_note") or ""),
     )
-
-

@@ -57,7 +57,10 @@ class WooCommerceWebhooks:
             object_id = str(int(payload["id"]))
         except (ValueError, KeyError, TypeError):
             return WebhookDelivery("rejected", f"rejected:{digest}", topic, detail="not an order")
-        key = delivery_id or digest
+        # X-WC-Webhook-Delivery-ID is wp_hash(webhook_id . time()): the same for every delivery
+        # of one webhook within a second (§7). Together with the body it identifies a delivery;
+        # a duplicated delivery (same id, same body) still maps to the same key.
+        key = f"{delivery_id}:{digest[:32]}" if delivery_id else digest
         if not topic.startswith("order.") or topic == "order.deleted":
             return WebhookDelivery("ignored", key, topic, object_id, f"topic {topic} not used")
         return WebhookDelivery("accepted", key, topic, object_id)
