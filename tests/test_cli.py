@@ -1,0 +1,73 @@
+"""The commands a newcomer runs first: `kobling demo` and `kobling run` (what `make run` does)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from kobling.web.server import free_port
+
+pytestmark = pytest.mark.slow
+
+
+def test_demo_transfers_every_eligible_order_exactly_once(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "kobling", "demo", "--orders", "200", "--json",
+         "--data-dir", str(tmp_path / "demo")],
+        capture_output=True, text=True, timeout=600, check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert set(summary) == {"orders", "transferred", "skipped", "held", "failed",
+                            "documents_in_target", "duplicates_in_target", "totals_mismatched"}
+    assert summary["orders"] == 200
+    assert summary["failed"] == 0 and summary["held"] == 0
+    # Read back from the e-conomic simulator: one invoice per transferred order, none twice,
+    # each equal to the shop's total to the cent.
+    assert summary["documents_in_target"] == summary["transferred"] > 0
+    assert summary["duplicates_in_target"] == 0
+    assert summary["totals_mismatched"] == 0
+    # Every other order is skipped with its reason.
+    assert summary["transferred"] + sum(summary["skipped"].values()) == 200
+    assert all(
+        "not eligible" in reason or "start date" in reason for reason in summary["skipped"]
+    )
+
+
+def test_run_serves_the_dashboard_and_transfers_sandbox_orders(tmp_path: Path) -> None:
+    port = free_port()
+    log = (tmp_path / "run.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "kobling", "run", "--port", str(port), "--trickle", "1",
+         "--data-dir", str(tmp_path / "var")],
+        stdout=log, stderr=subprocess.STDOUT,
+        env={k: v for k, v in os.environ.items() if k != "KOBLING_DATABASE_URL"},
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        done: list[dict] = []
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not done:
+            time.sleep(0.5)
+            try:
+                rows = httpx.get(f"{base}/api/v1/transfers", timeout=2).json()
+            except (httpx.TransportError, ValueError):
+                continue
+            done = [r for r in rows if r["outcome"] == "done"]
+        assert done, (tmp_path / "run.log").read_text()[-3000:]
+        home = httpx.get(base + "/", timeout=5)
+        assert home.status_code == 200
+        assert "Sandbox WooCommerce → Sandbox e-conomic" in home.text
+        assert "sandbox-orders" in home.text
+        assert httpx.get(base + "/healthz", timeout=5).json()["status"] == "ok"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
