@@ -20,7 +20,7 @@ run: install
 
 # The whole suite: SQLite always, PostgreSQL started on a free loopback port for the
 # store and engine tests, stopped afterwards.
-test: install
+test: install lint
 	scripts/with-postgres.sh $(BIN)/python -m pytest -q
 
 test-fast: install

@@ -19,8 +19,15 @@ from kobling.domain import (
 D = Decimal
 
 
-def line(name: str, quantity: str, net: str, tax: str, *, sku: str | None = "SKU-1",
-         currency: str = "DKK") -> OrderLine:
+def line(
+    name: str,
+    quantity: str,
+    net: str,
+    tax: str,
+    *,
+    sku: str | None = "SKU-1",
+    currency: str = "DKK",
+) -> OrderLine:
     q = D(quantity)
     return OrderLine(
         source_line_id=name,
@@ -48,8 +55,11 @@ def order(
 ) -> Order:
     when = created or datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
     ship = (
-        (ShippingLine("s1", "Flat rate", Money(D(shipping[0]), currency),
-                      Money(D(shipping[1]), currency)),)
+        (
+            ShippingLine(
+                "s1", "Flat rate", Money(D(shipping[0]), currency), Money(D(shipping[1]), currency)
+            ),
+        )
         if shipping
         else ()
     )
@@ -62,8 +72,15 @@ def order(
         created_at=when,
         modified_at=when,
         customer=Customer(
-            billing=Address(country=country, first_name="Ada", last_name="Lovelace",
-                            street1="Vej 1", postcode="8000", city="Aarhus", email=email),
+            billing=Address(
+                country=country,
+                first_name="Ada",
+                last_name="Lovelace",
+                street1="Vej 1",
+                postcode="8000",
+                city="Aarhus",
+                email=email,
+            ),
             email=email,
             vat_number=vat_number,
         ),

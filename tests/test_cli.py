@@ -20,14 +20,34 @@ pytestmark = pytest.mark.slow
 
 def test_demo_transfers_every_eligible_order_exactly_once(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "kobling", "demo", "--orders", "200", "--json",
-         "--data-dir", str(tmp_path / "demo")],
-        capture_output=True, text=True, timeout=600, check=False,
+        [
+            sys.executable,
+            "-m",
+            "kobling",
+            "demo",
+            "--orders",
+            "200",
+            "--json",
+            "--data-dir",
+            str(tmp_path / "demo"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     summary = json.loads(result.stdout.strip().splitlines()[-1])
-    assert set(summary) == {"orders", "transferred", "skipped", "held", "failed",
-                            "documents_in_target", "duplicates_in_target", "totals_mismatched"}
+    assert set(summary) == {
+        "orders",
+        "transferred",
+        "skipped",
+        "held",
+        "failed",
+        "documents_in_target",
+        "duplicates_in_target",
+        "totals_mismatched",
+    }
     assert summary["orders"] == 200
     assert summary["failed"] == 0 and summary["held"] == 0
     # Read back from the e-conomic simulator: one invoice per transferred order, none twice,
@@ -37,18 +57,27 @@ def test_demo_transfers_every_eligible_order_exactly_once(tmp_path: Path) -> Non
     assert summary["totals_mismatched"] == 0
     # Every other order is skipped with its reason.
     assert summary["transferred"] + sum(summary["skipped"].values()) == 200
-    assert all(
-        "not eligible" in reason or "start date" in reason for reason in summary["skipped"]
-    )
+    assert all("not eligible" in reason or "start date" in reason for reason in summary["skipped"])
 
 
 def test_run_serves_the_dashboard_and_transfers_sandbox_orders(tmp_path: Path) -> None:
     port = free_port()
     log = (tmp_path / "run.log").open("wb")
     process = subprocess.Popen(
-        [sys.executable, "-m", "kobling", "run", "--port", str(port), "--trickle", "1",
-         "--data-dir", str(tmp_path / "var")],
-        stdout=log, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "kobling",
+            "run",
+            "--port",
+            str(port),
+            "--trickle",
+            "1",
+            "--data-dir",
+            str(tmp_path / "var"),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
         env={k: v for k, v in os.environ.items() if k != "KOBLING_DATABASE_URL"},
     )
     base = f"http://127.0.0.1:{port}"

@@ -8,7 +8,6 @@ import os
 import signal
 import tempfile
 import threading
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,7 +15,9 @@ import typer
 
 from kobling.domain.serialize import to_jsonable
 
-app = typer.Typer(help="Kobling: webshop orders into the books, exactly once.", no_args_is_help=True)
+app = typer.Typer(
+    help="Kobling: webshop orders into the books, exactly once.", no_args_is_help=True
+)
 transfers_app = typer.Typer(help="Inspect transfers.", no_args_is_help=True)
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 app.add_typer(transfers_app, name="transfers")

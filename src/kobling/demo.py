@@ -73,7 +73,9 @@ def wait_until_settled(connection_id: int, expected: int, timeout: float) -> Non
     )
 
 
-def run_demo(orders: int, data_dir: Path, *, seed: int = 7, timeout: float = 600.0) -> dict[str, Any]:
+def run_demo(
+    orders: int, data_dir: Path, *, seed: int = 7, timeout: float = 600.0
+) -> dict[str, Any]:
     rt = configure(data_dir, tuning=DEMO_TUNING, executor_id="kobling-demo")
     server = None
     try:

@@ -17,8 +17,9 @@ POLICY = PlanPolicy()
 def test_domestic_order_with_shipping() -> None:
     # 3 × 33.33 = 99.99 net, VAT 24.9975 → 25.00; shipping 49.00 + 12.25 VAT.
     # Total charged: 99.99 + 25.00 + 49.00 + 12.25 = 186.24
-    o = order(line("Mug", "3", "99.99", "25.00", sku="MUG"), total="186.24",
-              shipping=("49.00", "12.25"))
+    o = order(
+        line("Mug", "3", "99.99", "25.00", sku="MUG"), total="186.24", shipping=("49.00", "12.25")
+    )
     plan = plan_invoice(o, POLICY)
     assert [(x.product_number, x.quantity, x.unit_net_price, x.vat_rate) for x in plan.lines] == [
         ("MUG", D(3), D("33.33"), D(25)),
@@ -64,8 +65,13 @@ def test_totals_beyond_tolerance_are_held() -> None:
 
 
 def test_eu_business_is_reverse_charged() -> None:
-    o = order(line("Mug", "2", "80.00", "0.00"), total="80.00", country="DE",
-              vat_number="DE123456789", currency="EUR")
+    o = order(
+        line("Mug", "2", "80.00", "0.00"),
+        total="80.00",
+        country="DE",
+        vat_number="DE123456789",
+        currency="EUR",
+    )
     plan = plan_invoice(o, POLICY)
     assert plan.customer.vat_zone is VatZone.EU
     assert plan.vat == 0 and plan.gross == D("80.00")

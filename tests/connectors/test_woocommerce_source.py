@@ -54,8 +54,15 @@ def test_vat_number_from_plugin_meta_and_big_ids() -> None:
         "billing": {"country": "DE", "company": "GmbH", "email": "Buch@Example.DE"},
         "meta_data": [{"id": 1, "key": "_billing_vat_number", "value": "de 123 456 789"}],
         "line_items": [
-            {"id": 5, "name": "Mug", "quantity": 2, "subtotal": "80.00", "total": "80.00",
-             "total_tax": "0.00", "sku": "MUG"}
+            {
+                "id": 5,
+                "name": "Mug",
+                "quantity": 2,
+                "subtotal": "80.00",
+                "total": "80.00",
+                "total_tax": "0.00",
+                "sku": "MUG",
+            }
         ],
         "refunds": [{"id": 9, "reason": "broken", "total": "-10.00"}],
     }
@@ -72,6 +79,12 @@ def test_order_without_country_is_a_permanent_problem_with_a_fix() -> None:
         "http://shop.test/", {"consumer_key": "ck", "consumer_secret": "cs"}, {}
     )
     with pytest.raises(PermanentError) as caught:
-        source.normalize({"id": 1, "number": "1", "date_created_gmt": "2026-01-01T00:00:00",
-                          "billing": {"country": ""}})
+        source.normalize(
+            {
+                "id": 1,
+                "number": "1",
+                "date_created_gmt": "2026-01-01T00:00:00",
+                "billing": {"country": ""},
+            }
+        )
     assert "country" in caught.value.reason and caught.value.fix

@@ -56,8 +56,13 @@ class Engine:
 def engine(tmp_path: Path, database_url: str) -> Iterator[Engine]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    rt = configure(tmp_path / "data", public_url=url, tuning=FAST, executor_id="test-worker",
-                   database=database_url)
+    rt = configure(
+        tmp_path / "data",
+        public_url=url,
+        tuning=FAST,
+        executor_id="test-worker",
+        database=database_url,
+    )
     sandboxes = make_sandboxes(url)
     server = serve_in_thread(create_app(sandboxes.mounts()), port=port)
     connection_id = create_sandbox_integration(

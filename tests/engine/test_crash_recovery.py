@@ -29,7 +29,9 @@ from kobling.web.server import free_port, serve_in_thread
 pytestmark = pytest.mark.slow
 
 
-def start_worker(data_dir: Path, port: int, database_url: str, log: Path) -> subprocess.Popen[bytes]:
+def start_worker(
+    data_dir: Path, port: int, database_url: str, log: Path
+) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "KOBLING_EXECUTOR_ID": "worker-1",
@@ -39,7 +41,9 @@ def start_worker(data_dir: Path, port: int, database_url: str, log: Path) -> sub
     handle = log.open("ab")
     process = subprocess.Popen(
         [sys.executable, "-m", "kobling", "run", "--port", str(port), "--no-sandbox"],
-        env=env, stdout=handle, stderr=subprocess.STDOUT,
+        env=env,
+        stdout=handle,
+        stderr=subprocess.STDOUT,
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -71,7 +75,12 @@ def test_killed_worker_resumes_without_repeating_or_duplicating(
     killed: list[str] = []
 
     def kill_after_draft(method: str, path: str, status: int) -> None:
-        if method == "POST" and path.startswith("/invoices/drafts") and status == 201 and not killed:
+        if (
+            method == "POST"
+            and path.startswith("/invoices/drafts")
+            and status == 201
+            and not killed
+        ):
             killed.append(path)
             os.kill(victim["worker"].pid, signal.SIGKILL)
 
@@ -105,14 +114,13 @@ def test_killed_worker_resumes_without_repeating_or_duplicating(
     booked = sandboxes.economic.booked_invoices()
     assert [b["references"]["other"] for b in booked] == [str(order["number"])]
     assert sandboxes.economic.draft_invoices() == []
-    calls = Counter(
-        (method, path.split("?")[0]) for method, path, _ in sandboxes.economic.requests
-    )
+    calls = Counter((method, path.split("?")[0]) for method, path, _ in sandboxes.economic.requests)
     # Steps completed before the kill ran once: one customer lookup and creation, one
     # draft; after the restart only the interrupted step looked up its draft and booked it.
     assert calls[("POST", "/customers")] == 1
     assert calls[("POST", "/invoices/drafts")] == 1
     assert calls[("POST", "/invoices/booked")] == 1
-    customer_lookups = [p for m, p, _ in sandboxes.economic.requests
-                        if m == "GET" and p.startswith("/customers?")]
+    customer_lookups = [
+        p for m, p, _ in sandboxes.economic.requests if m == "GET" and p.startswith("/customers?")
+    ]
     assert len(customer_lookups) == 1

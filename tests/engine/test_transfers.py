@@ -55,16 +55,18 @@ def test_same_order_three_times_gives_one_transfer_and_one_invoice(engine: Engin
     woo = engine.sandboxes.woo
     poll_now(engine.connection_id)  # registers the webhooks in the shop
     now = datetime.now(UTC)
-    [order] = woo.generate_orders(1, start=now, end=now, statuses={"processing": 1.0},
-                                  deliver_webhooks=True)
+    [order] = woo.generate_orders(
+        1, start=now, end=now, statuses={"processing": 1.0}, deliver_webhooks=True
+    )
     woo.deliver(order["id"], "order.updated")
     poll_now(engine.connection_id)
     woo.wait_for_deliveries()
     engine.wait(lambda: engine.settled(1))
     assert repo.transfer_count(engine.rt.db, engine.connection_id) == 1
     assert _ledger_by_reference(engine)[str(order["number"])] == 1
-    accepted = [r for r in repo.list_receipts(engine.rt.db, engine.connection_id)
-                if r.status == "accepted"]
+    accepted = [
+        r for r in repo.list_receipts(engine.rt.db, engine.connection_id) if r.status == "accepted"
+    ]
     assert len(accepted) == 2
 
 
@@ -87,16 +89,19 @@ def test_faults_everywhere_lose_nothing_and_duplicate_nothing(engine: Engine) ->
     sb.economic.faults.configure(rate=0.1, seed=3, timeout_delay=2.0)
     sb.woo.faults.configure(rate=0.1, seed=4, timeout_delay=2.0)
     now = datetime.now(UTC)
-    sb.woo.generate_orders(30, start=now - timedelta(days=2), end=now,
-                           statuses={"processing": 0.8, "pending": 0.2})
+    sb.woo.generate_orders(
+        30, start=now - timedelta(days=2), end=now, statuses={"processing": 0.8, "pending": 0.2}
+    )
     poll_now(engine.connection_id)
     engine.wait(lambda: engine.settled(30), timeout=240)
     injected = Counter(kind for kind, _, _ in sb.economic.faults.injected)
     assert injected["lost_response"] > 0, injected  # the test exercised what it claims
     sb.economic.faults.clear()
-    counts = repo.outcome_counts(engine.rt.db, engine.connection_id)
-    problems = [(t.outcome, t.reason) for t in repo.list_transfers(engine.rt.db, limit=100)
-                if t.outcome in ("held", "failed")]
+    problems = [
+        (t.outcome, t.reason)
+        for t in repo.list_transfers(engine.rt.db, limit=100)
+        if t.outcome in ("held", "failed")
+    ]
     assert not problems, problems
     assert_exactly_once_to_the_cent(engine)
 
@@ -104,15 +109,20 @@ def test_faults_everywhere_lose_nothing_and_duplicate_nothing(engine: Engine) ->
 def test_webhook_signatures(engine: Engine) -> None:
     url = f"{engine.server.url}/hooks/sandbox-orders"
     body = b'{"id": 1001}'
-    bad = httpx.post(url, content=body, headers={
-        "X-WC-Webhook-Signature": "bm90IHRoZSByaWdodCBzaWduYXR1cmU=",
-        "X-WC-Webhook-Topic": "order.updated",
-        "X-WC-Webhook-Delivery-ID": "abc",
-        "Content-Type": "application/json",
-    })
+    bad = httpx.post(
+        url,
+        content=body,
+        headers={
+            "X-WC-Webhook-Signature": "bm90IHRoZSByaWdodCBzaWduYXR1cmU=",
+            "X-WC-Webhook-Topic": "order.updated",
+            "X-WC-Webhook-Delivery-ID": "abc",
+            "Content-Type": "application/json",
+        },
+    )
     missing = httpx.post(url, content=body, headers={"Content-Type": "application/json"})
-    ping = httpx.post(url, content=b"webhook_id=5",
-                      headers={"Content-Type": "application/x-www-form-urlencoded"})
+    ping = httpx.post(
+        url, content=b"webhook_id=5", headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
     assert (bad.status_code, missing.status_code, ping.status_code) == (401, 401, 200)
     statuses = sorted(r.status for r in repo.list_receipts(engine.rt.db, engine.connection_id))
     assert statuses == ["ping", "rejected", "rejected"]

@@ -32,12 +32,32 @@ def _connection(db: Database, box: CredentialBox) -> int:
     integration = repo.create_integration(
         db, account, "Shop → ledger", start_date=datetime(2026, 1, 1, tzinfo=UTC)
     )
-    shop = repo.add_system(db, box, integration_id=integration, kind="woocommerce", name="Shop",
-                           base_url="https://shop.example/", credentials={"consumer_secret": "cs_TOPSECRET"})
-    ledger = repo.add_system(db, box, integration_id=integration, kind="economic", name="Ledger",
-                             base_url="https://ledger.example/", credentials={"app_secret_token": "x"})
-    return repo.add_connection(db, integration_id=integration, name="orders",
-                               source_system_id=shop, target_system_id=ledger, settings={"a": 1})
+    shop = repo.add_system(
+        db,
+        box,
+        integration_id=integration,
+        kind="woocommerce",
+        name="Shop",
+        base_url="https://shop.example/",
+        credentials={"consumer_secret": "cs_TOPSECRET"},
+    )
+    ledger = repo.add_system(
+        db,
+        box,
+        integration_id=integration,
+        kind="economic",
+        name="Ledger",
+        base_url="https://ledger.example/",
+        credentials={"app_secret_token": "x"},
+    )
+    return repo.add_connection(
+        db,
+        integration_id=integration,
+        name="orders",
+        source_system_id=shop,
+        target_system_id=ledger,
+        settings={"a": 1},
+    )
 
 
 def test_credentials_are_encrypted_at_rest(db: Database, box: CredentialBox) -> None:
@@ -57,8 +77,13 @@ def test_racing_claims_make_one_transfer(db: Database, box: CredentialBox) -> No
 
     def claim() -> None:
         barrier.wait()
-        row = repo.claim_transfer(db, connection_id=cid, object_type="order",
-                                  source_id="9007199254740993", purpose="invoice")
+        row = repo.claim_transfer(
+            db,
+            connection_id=cid,
+            object_type="order",
+            source_id="9007199254740993",
+            purpose="invoice",
+        )
         keys.append(row.key)
 
     threads = [threading.Thread(target=claim) for _ in range(6)]
@@ -76,8 +101,9 @@ def test_only_one_caller_wins_an_attempt_and_settled_never_goes_back(
     db: Database, box: CredentialBox
 ) -> None:
     cid = _connection(db, box)
-    key = repo.claim_transfer(db, connection_id=cid, object_type="order", source_id="7",
-                              purpose="invoice").key
+    key = repo.claim_transfer(
+        db, connection_id=cid, object_type="order", source_id="7", purpose="invoice"
+    ).key
     assert repo.mark_queued(db, key, key, "h1") is True
     assert repo.mark_queued(db, key, key, "h1") is False
     repo.settle(db, key, "done", reason="booked as invoice 4", target_document_id="4")
@@ -89,20 +115,24 @@ def test_only_one_caller_wins_an_attempt_and_settled_never_goes_back(
 
 def test_receipts_are_deduplicated_by_delivery_id(db: Database, box: CredentialBox) -> None:
     cid = _connection(db, box)
-    first = repo.store_receipt(db, connection_id=cid, delivery_key="d-1", status="accepted",
-                               body=b"{}", headers={})
-    again = repo.store_receipt(db, connection_id=cid, delivery_key="d-1", status="accepted",
-                               body=b"{}", headers={})
-    other = repo.store_receipt(db, connection_id=cid, delivery_key="d-2", status="accepted",
-                               body=b"{}", headers={})
+    first = repo.store_receipt(
+        db, connection_id=cid, delivery_key="d-1", status="accepted", body=b"{}", headers={}
+    )
+    again = repo.store_receipt(
+        db, connection_id=cid, delivery_key="d-1", status="accepted", body=b"{}", headers={}
+    )
+    other = repo.store_receipt(
+        db, connection_id=cid, delivery_key="d-2", status="accepted", body=b"{}", headers={}
+    )
     assert first[1] is True and again == (first[0], False) and other[1] is True
     assert len(repo.list_receipts(db, cid)) == 2
 
 
 def test_snapshots_are_appended_in_order(db: Database, box: CredentialBox) -> None:
     cid = _connection(db, box)
-    key = repo.claim_transfer(db, connection_id=cid, object_type="order", source_id="1",
-                              purpose="invoice").key
+    key = repo.claim_transfer(
+        db, connection_id=cid, object_type="order", source_id="1", purpose="invoice"
+    ).key
     repo.add_snapshot(db, key, "received", {"total": "10.00"})
     repo.add_snapshot(db, key, "plan", {"gross": "10.00"})
     transfer, snaps = repo.transfer_with_snapshots(db, key)

@@ -165,9 +165,7 @@ def _plan_customer(
             "or match customers on another field in the connection settings",
             code="customer",
         )
-    decisions.append(
-        Decision("customer", f"match on {policy.customer_match_field}", f"{value!r}")
-    )
+    decisions.append(Decision("customer", f"match on {policy.customer_match_field}", f"{value!r}"))
     billing = customer.billing
     return PlannedCustomer(
         match_field=policy.customer_match_field,
@@ -213,8 +211,9 @@ def _product_lines(order: Order, vat: VatDecision) -> list[PlannedLine]:
         _check_line_vat(f"line {line.name!r}", line.net_total.amount, line.tax.amount, vat)
         for quantity, unit in exact_unit_prices(line.net_total.amount, line.quantity):
             planned.append(
-                PlannedLine("product", line.sku, line.name, quantity, unit, vat.rate,
-                            line.source_line_id)
+                PlannedLine(
+                    "product", line.sku, line.name, quantity, unit, vat.rate, line.source_line_id
+                )
             )
     return planned
 
@@ -226,8 +225,15 @@ def _shipping_lines(order: Order, policy: PlanPolicy, vat: VatDecision) -> list[
             continue
         _check_line_vat(f"shipping {ship.method!r}", ship.net.amount, ship.tax.amount, vat)
         planned.append(
-            PlannedLine("shipping", policy.shipping_product, ship.method or "Shipping",
-                        Decimal(1), ship.net.amount, vat.rate, ship.source_line_id)
+            PlannedLine(
+                "shipping",
+                policy.shipping_product,
+                ship.method or "Shipping",
+                Decimal(1),
+                ship.net.amount,
+                vat.rate,
+                ship.source_line_id,
+            )
         )
     return planned
 
@@ -239,8 +245,15 @@ def _fee_lines(order: Order, policy: PlanPolicy, vat: VatDecision) -> list[Plann
         if fee.taxable:
             _check_line_vat(f"fee {fee.name!r}", fee.net.amount, fee.tax.amount, vat)
         planned.append(
-            PlannedLine("fee", policy.fee_product, fee.name or "Fee", Decimal(1),
-                        fee.net.amount, rate, fee.source_line_id)
+            PlannedLine(
+                "fee",
+                policy.fee_product,
+                fee.name or "Fee",
+                Decimal(1),
+                fee.net.amount,
+                rate,
+                fee.source_line_id,
+            )
         )
     return planned
 
@@ -270,6 +283,7 @@ def _with_rounding(
             f"tolerance of {policy.rounding_tolerance}",
         )
     )
-    rounding = PlannedLine("rounding", policy.rounding_product, "Rounding", Decimal(1),
-                           difference, Decimal("0"))
+    rounding = PlannedLine(
+        "rounding", policy.rounding_product, "Rounding", Decimal(1), difference, Decimal("0")
+    )
     return [*lines, rounding]

@@ -59,7 +59,7 @@ class RetryPolicy:
         if retry_after is not None:
             return retry_after
         backoff = min(self.max_delay, self.base_delay * (2 ** (attempt - 1)))
-        return backoff * (0.5 + random.random() / 2)
+        return float(backoff * (0.5 + random.random() / 2))
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
@@ -159,9 +159,10 @@ class HttpClient:
             else:
                 if response.is_success:
                     return response
-                error = self._classify(method, response)
-                if isinstance(error, PermanentError):
-                    raise error
+                classified = self._classify(method, response)
+                if isinstance(classified, PermanentError):
+                    raise classified
+                error = classified
             if not self._may_retry(method, error, attempt):
                 raise error
             self.sleep(self.retry.delay(attempt, error.retry_after))

@@ -29,9 +29,7 @@ class ConnectorSpec:
     credentials_model: type[BaseModel]
     settings_model: type[BaseModel]
     build_source: Callable[[str, Mapping[str, Any], Mapping[str, Any]], OrderSource] | None = None
-    build_target: Callable[[str, Mapping[str, Any], Mapping[str, Any]], InvoiceTarget] | None = (
-        None
-    )
+    build_target: Callable[[str, Mapping[str, Any], Mapping[str, Any]], InvoiceTarget] | None = None
     build_webhooks: (
         Callable[[str, Mapping[str, Any], Mapping[str, Any]], WebhookReceiver] | None
     ) = None

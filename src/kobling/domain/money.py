@@ -21,7 +21,7 @@ def to_decimal(value: object) -> Decimal:
     """Parse an amount as sources deliver it (strings, ints, Decimals), refusing floats."""
     if isinstance(value, Decimal):
         return value
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, bool | float):
         raise TypeError(f"amount {value!r} must not be a float or bool: pass a string or Decimal")
     if isinstance(value, int):
         return Decimal(value)

@@ -83,7 +83,9 @@ def evaluate_step(connection_id: int, payload: dict[str, Any], origin: str) -> d
     repo.add_snapshot(db, key, "received", {"origin": origin, "payload": payload})
     repo.add_snapshot(db, key, "canonical", to_jsonable(order))
     verdict = eligibility(order, cfg)
-    repo.add_snapshot(db, key, "eligibility", {"eligible": verdict.eligible, "reason": verdict.reason})
+    repo.add_snapshot(
+        db, key, "eligibility", {"eligible": verdict.eligible, "reason": verdict.reason}
+    )
     if not verdict.eligible:
         repo.mark_skipped(db, key, verdict.reason, digest)
         return {"action": "skipped", "reason": verdict.reason}
@@ -131,8 +133,13 @@ def intake_workflow(
     return str(decision["action"])
 
 
-def start_intake(connection_id: int, source_id: str, origin: str, workflow_id: str,
-                 payload: dict[str, Any] | None = None) -> None:
+def start_intake(
+    connection_id: int,
+    source_id: str,
+    origin: str,
+    workflow_id: str,
+    payload: dict[str, Any] | None = None,
+) -> None:
     """Enqueue an intake; the same ``workflow_id`` twice starts it once."""
     from kobling.engine.queues import INTAKE_QUEUE
 

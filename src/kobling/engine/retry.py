@@ -24,7 +24,7 @@ def backoff_delay(attempt: int, retry_after: float | None, base: float, cap: flo
     delay = min(cap, base * (2 ** (attempt - 1)))
     if retry_after is not None:
         delay = max(delay, min(retry_after, cap))
-    return delay
+    return float(delay)
 
 
 def with_retries(step: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:

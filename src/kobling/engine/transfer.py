@@ -139,9 +139,7 @@ def note_step(key: str, stage: str, data: dict[str, Any]) -> None:
 
 
 @DBOS.step()
-def settle_step(
-    key: str, outcome: str, reason: str, fix: str, document_id: str | None
-) -> None:
+def settle_step(key: str, outcome: str, reason: str, fix: str, document_id: str | None) -> None:
     repo.settle(runtime().db, key, outcome, reason=reason, fix=fix, target_document_id=document_id)
     _snap(key, outcome, {"reason": reason, "fix": fix, "document": document_id})
 

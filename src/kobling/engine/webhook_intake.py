@@ -42,9 +42,7 @@ def receive_delivery(connection_name: str, headers: Mapping[str, str], body: byt
     delivery = receiver.receive(headers, body)
     # Rejected deliveries are each recorded (a forger's retries are evidence too); only
     # authentic deliveries are deduplicated by their key.
-    key = (
-        f"rejected:{uuid.uuid4().hex}" if delivery.status == "rejected" else delivery.delivery_key
-    )
+    key = f"rejected:{uuid.uuid4().hex}" if delivery.status == "rejected" else delivery.delivery_key
     receipt_id, is_new = repo.store_receipt(
         rt.db,
         connection_id=connection_id,

@@ -9,7 +9,7 @@ saw it.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -52,7 +52,7 @@ class UtcDateTime(TypeDecorator[datetime]):
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, list[Any]: JSON}
 
 
 class Account(Base):
@@ -194,9 +194,7 @@ class PollCursor(Base):
     connection_id: Mapped[int] = mapped_column(ForeignKey("connections.id"), primary_key=True)
     window_start: Mapped[datetime] = mapped_column(UtcDateTime())
     polls: Mapped[int] = mapped_column(Integer, default=0)
-    updated_at: Mapped[datetime] = mapped_column(
-        UtcDateTime(), default=utcnow, onupdate=utcnow
-    )
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
 
 
 Index("ix_transfers_outcome", Transfer.connection_id, Transfer.outcome)

@@ -162,7 +162,7 @@ def normalize_order(payload: Mapping[str, Any], vat_keys: list[str]) -> Order:
     modified = parse_gmt(payload.get("date_modified_gmt")) or created
     paid = parse_gmt(payload.get("date_paid_gmt"))
     total = _money(payload.get("total"), cur)
-    payments = ()
+    payments: tuple[Payment, ...] = ()
     if paid is not None:
         payments = (
             Payment(
