@@ -64,9 +64,10 @@ def run(
     feeder = None
     sandboxes = None
     if sandbox:
-        sandboxes = make_sandboxes(public_url)
-        mounts = sandboxes.mounts()
         connection_id = repo.find_connection_id(rt.db, CONNECTION_NAME)
+        first_id = repo.next_source_id(rt.db, connection_id, 1001) if connection_id else None
+        sandboxes = make_sandboxes(public_url, first_id=first_id)
+        mounts = sandboxes.mounts()
         if connection_id is None and repo.count_integrations(rt.db) == 0:
             connection_id = create_sandbox_integration(rt, sandboxes)
         feeder = Trickle(sandboxes.woo, interval=trickle)

@@ -15,7 +15,9 @@ from typing import Any
 
 from kobling.connectors.economic.sandbox import EconomicSandbox
 from kobling.connectors.woocommerce.sandbox import WooCommerceSandbox
+from kobling.connectors.woocommerce.sandbox_orders import FIRST_ORDER_ID
 from kobling.engine.runtime import Runtime
+from kobling.engine.settings import validate_connection_settings, validate_credentials
 from kobling.store import repository as repo
 
 WOO_PREFIX = "/sandbox/woocommerce"
@@ -55,8 +57,9 @@ def sandbox_app(sandboxes: Sandboxes) -> Any:
     return Starlette(routes=[Mount(prefix, app) for prefix, app in sandboxes.mounts().items()])
 
 
-def make_sandboxes(base_url: str, *, seed: int = 7) -> Sandboxes:
+def make_sandboxes(base_url: str, *, seed: int = 7, first_id: int | None = None) -> Sandboxes:
     woo = WooCommerceSandbox(
+        first_id=first_id or FIRST_ORDER_ID,
         consumer_key=WOO_KEY,
         consumer_secret=WOO_SECRET,
         site_url=base_url.rstrip("/") + WOO_PREFIX + "/",
@@ -79,6 +82,14 @@ def create_sandbox_integration(
     start = start_date or datetime.now(UTC)
     account = repo.create_account(rt.db, "Sandbox")
     integration = repo.create_integration(rt.db, account, INTEGRATION_NAME, start_date=start)
+    woo_credentials = {
+        "consumer_key": WOO_KEY,
+        "consumer_secret": WOO_SECRET,
+        "webhook_secret": secrets.token_urlsafe(24),
+    }
+    ledger_credentials = {"app_secret_token": ECONOMIC_APP, "agreement_grant_token": ECONOMIC_GRANT}
+    validate_credentials("woocommerce", woo_credentials)
+    validate_credentials("economic", ledger_credentials)
     shop = repo.add_system(
         rt.db,
         rt.box,
@@ -86,11 +97,7 @@ def create_sandbox_integration(
         kind="woocommerce",
         name="Sandbox WooCommerce",
         base_url=sandboxes.woo_url,
-        credentials={
-            "consumer_key": WOO_KEY,
-            "consumer_secret": WOO_SECRET,
-            "webhook_secret": secrets.token_urlsafe(24),
-        },
+        credentials=woo_credentials,
     )
     ledger = repo.add_system(
         rt.db,
@@ -99,7 +106,16 @@ def create_sandbox_integration(
         kind="economic",
         name="Sandbox e-conomic",
         base_url=sandboxes.economic_url,
-        credentials={"app_secret_token": ECONOMIC_APP, "agreement_grant_token": ECONOMIC_GRANT},
+        credentials=ledger_credentials,
+    )
+    settings = validate_connection_settings(
+        "woocommerce",
+        "economic",
+        {
+            "source": {"eligible_states": ["processing", "completed"]},
+            "target": {"invoice_mode": "book", **(target_settings or {})},
+            "use_webhooks": use_webhooks,
+        },
     )
     return repo.add_connection(
         rt.db,
@@ -107,12 +123,7 @@ def create_sandbox_integration(
         name=connection_name,
         source_system_id=shop,
         target_system_id=ledger,
-        settings={
-            "source": {"eligible_states": ["processing", "completed"]},
-            "target": {"invoice_mode": "book", **(target_settings or {})},
-            "use_webhooks": use_webhooks,
-            "rounding_tolerance": "0.05",
-        },
+        settings=settings,
         activated_at=start,
     )
 

@@ -127,3 +127,133 @@ def test_webhook_signatures(engine: Engine) -> None:
     statuses = sorted(r.status for r in repo.list_receipts(engine.rt.db, engine.connection_id))
     assert statuses == ["ping", "rejected", "rejected"]
     assert repo.transfer_count(engine.rt.db, engine.connection_id) == 0
+
+
+def test_duplicated_reordered_and_dropped_webhooks(engine: Engine) -> None:
+    woo = engine.sandboxes.woo
+    poll_now(engine.connection_id)  # registers the webhooks
+    woo.faults.configure_webhooks(duplicate_rate=0.5, reorder=True, drop_rate=0.2, seed=2)
+    now = datetime.now(UTC)
+    orders = woo.generate_orders(
+        12, start=now, end=now, statuses={"processing": 1.0}, deliver_webhooks=True
+    )
+    for order in orders[:4]:
+        woo.set_status(order["id"], "completed")
+    woo.wait_for_deliveries()
+    duplicated = [d for d in woo.webhooks_delivered if d.get("duplicate")]
+    assert duplicated, "the fault injection sent no duplicate"
+    # Dropped deliveries are found by the next poll: webhooks are hints, polling is the net.
+    poll_now(engine.connection_id)
+    engine.wait(lambda: engine.settled(12))
+    assert_exactly_once_to_the_cent(engine)
+    assert repo.transfer_count(engine.rt.db, engine.connection_id) == 12
+
+
+def test_webhook_disabled_by_the_shop_is_reactivated(engine: Engine) -> None:
+    first = poll_now(engine.connection_id)["webhooks"]
+    assert sorted(w["action"] for w in first) == ["created", "created"]
+    hook_id = first[0]["remote_id"]
+    response = httpx.put(
+        f"{engine.sandboxes.woo_url}wp-json/wc/v3/webhooks/{hook_id}",
+        json={"status": "disabled"},
+        auth=("ck_sandbox", "cs_sandbox"),
+    )
+    assert response.status_code == 200 and response.json()["status"] == "disabled"
+    second = {w["remote_id"]: w for w in poll_now(engine.connection_id)["webhooks"]}
+    assert second[hook_id]["action"] == "reactivated"
+    assert "disabled" in second[hook_id]["detail"]
+    assert engine.sandboxes.woo.webhook(int(hook_id))["status"] == "active"
+
+
+def _one_order(engine: Engine, country: str | None = None) -> dict:
+    now = datetime.now(UTC)
+    [order] = engine.sandboxes.woo.generate_orders(
+        1, start=now, end=now, statuses={"processing": 1.0}
+    )
+    return order
+
+
+def _transfer(engine: Engine, order: dict):
+    key = repo.transfer_key(engine.connection_id, "order", str(order["id"]), "invoice")
+    return repo.get_transfer(engine.rt.db, key)
+
+
+def test_barred_product_is_held_with_the_fix(engine: Engine) -> None:
+    order = _one_order(engine)
+    sku = order["line_items"][0]["sku"]
+    # The product exists in e-conomic but is barred.
+    econ = engine.sandboxes.economic
+    response = httpx.post(
+        f"{engine.sandboxes.economic_url}/products",
+        json={"productNumber": sku, "name": "Old", "productGroup": {"productGroupNumber": 1}},
+        headers={
+            "X-AppSecretToken": "sandbox-app-secret",
+            "X-AgreementGrantToken": "sandbox-agreement-grant",
+        },
+    )
+    assert response.status_code == 201, response.text
+    econ.set_product_barred(sku)
+    poll_now(engine.connection_id)
+    engine.wait(lambda: engine.settled(1))
+    transfer = _transfer(engine, order)
+    assert transfer.outcome == "held"
+    assert sku in transfer.reason and "barred" in transfer.reason
+    assert "lift the bar" in transfer.fix
+    assert econ.booked_invoices() == [] and econ.draft_invoices() == []
+
+
+def test_closed_accounting_year_is_held_naming_it(engine: Engine) -> None:
+    order = _one_order(engine)
+    year = order["date_created_gmt"][:4]
+    engine.sandboxes.economic.close_accounting_year(year)
+    poll_now(engine.connection_id)
+    engine.wait(lambda: engine.settled(1))
+    transfer = _transfer(engine, order)
+    assert transfer.outcome == "held", transfer.reason
+    assert order["date_created_gmt"][:10] in transfer.fix
+    assert "accounting year" in transfer.fix
+    assert engine.sandboxes.economic.booked_invoices() == []
+
+
+def test_scheduled_poll_transfers_without_being_asked(engine: Engine) -> None:
+    from dataclasses import replace
+
+    from kobling.engine.launch import apply_poll_schedules
+
+    order = _one_order(engine)
+    engine.rt.tuning = replace(engine.rt.tuning, poll_cron="* * * * * *")  # every second
+    apply_poll_schedules(engine.rt)
+    engine.wait(
+        lambda: (
+            (_transfer(engine, order) or None) is not None
+            and _transfer(engine, order).outcome == "done"
+        ),
+        timeout=30,
+    )
+    assert repo.get_poll_cursor(engine.rt.db, engine.connection_id) is not None
+
+
+def test_no_secret_reaches_snapshots_or_receipts(engine: Engine) -> None:
+    from sqlalchemy import text
+
+    poll_now(engine.connection_id)
+    _one_order(engine)
+    engine.sandboxes.woo.wait_for_deliveries()
+    poll_now(engine.connection_id)
+    engine.wait(lambda: engine.settled(1))
+    cfg = repo.load_connection(engine.rt.db, engine.rt.box, engine.connection_id)
+    secrets = [
+        cfg.source.credentials["consumer_secret"],
+        cfg.source.credentials["webhook_secret"],
+        cfg.target.credentials["app_secret_token"],
+        cfg.target.credentials["agreement_grant_token"],
+    ]
+    with engine.rt.db.engine.connect() as conn:
+        stored = " ".join(
+            str(row)
+            for table in ("snapshots", "receipts", "transfers")
+            for row in conn.execute(text(f"select * from {table}"))
+        )
+    assert "received" in stored  # the tables were really read
+    for secret in secrets:
+        assert secret not in stored

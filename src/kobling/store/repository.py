@@ -527,3 +527,11 @@ def transfer_count(db: Database, connection_id: int) -> int:
             )
             or 0
         )
+
+
+def next_source_id(db: Database, connection_id: int, floor: int) -> int:
+    """One more than the largest numeric source id seen on a connection (at least ``floor``)."""
+    with db.session() as s:
+        ids = s.scalars(select(Transfer.source_id).where(Transfer.connection_id == connection_id))
+        numbers = [int(i) for i in ids if i.isdigit()]
+    return max([floor - 1, *numbers]) + 1

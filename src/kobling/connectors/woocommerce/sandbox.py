@@ -520,6 +520,7 @@ class WooCommerceSandbox:
         site_url: str = "http://127.0.0.1/sandbox/woocommerce/",
         seed: int = 7,
         clock: Callable[[], datetime] | None = None,
+        first_id: int = so.FIRST_ORDER_ID,
     ) -> None:
         self.consumer_key = consumer_key
         self.consumer_secret = consumer_secret
@@ -535,7 +536,9 @@ class WooCommerceSandbox:
         self._refunds: dict[int, Json] = {}
         self._refund_parent: dict[int, int] = {}
         self._webhooks: dict[int, Webhook] = {}
-        self._next_id = so.FIRST_ORDER_ID
+        # A restarted sandbox starts after the ids Kobling has already seen, as a real shop
+        # never reuses an order id.
+        self._next_id = first_id
         self._next_webhook_id = 1
         self._worker = DeliveryWorker(self, self.faults.webhook_decision)
         self.app = Starlette(routes=self._routes())

@@ -1,0 +1,72 @@
+"""Connection settings, validated by the schemas the connectors declare.
+
+A connection's settings are ``{"source": …, "target": …}`` plus the engine's own keys. Each part
+is checked by its connector's pydantic model, so a typo or an impossible value is refused with a
+message naming the field, and the stored settings carry every default explicitly.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from kobling.connectors import registry
+
+
+class SettingsError(ValueError):
+    """Settings that cannot be used; the message names each bad field and why."""
+
+
+class EngineSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    use_webhooks: bool = Field(default=True, description="Register webhooks in the source")
+    rounding_tolerance: Decimal = Field(
+        default=Decimal("0.05"),
+        ge=0,
+        le=1,
+        description="Largest difference to the shop's total evened out by a rounding line",
+    )
+
+
+def _problems(prefix: str, error: ValidationError) -> list[str]:
+    lines = []
+    for item in error.errors():
+        where = ".".join(str(part) for part in (prefix, *item["loc"]) if part != "")
+        lines.append(f"{where}: {item['msg']}")
+    return lines
+
+
+def validate_connection_settings(
+    source_kind: str, target_kind: str, settings: dict[str, Any]
+) -> dict[str, Any]:
+    """Return the settings with defaults filled in, or raise ``SettingsError``."""
+    problems: list[str] = []
+    result: dict[str, Any] = {}
+    parts = (
+        ("source", registry.get(source_kind).settings_model),
+        ("target", registry.get(target_kind).settings_model),
+    )
+    for name, model in parts:
+        try:
+            result[name] = model.model_validate(settings.get(name, {})).model_dump(mode="json")
+        except ValidationError as error:
+            problems += _problems(name, error)
+    own = {k: v for k, v in settings.items() if k not in ("source", "target")}
+    try:
+        result.update(EngineSettings.model_validate(own).model_dump(mode="json"))
+    except ValidationError as error:
+        problems += _problems("", error)
+    if problems:
+        raise SettingsError("invalid connection settings: " + "; ".join(problems))
+    return result
+
+
+def validate_credentials(kind: str, credentials: dict[str, Any]) -> None:
+    """Check credentials against the connector's schema without ever echoing a value."""
+    try:
+        registry.get(kind).credentials_model.model_validate(credentials)
+    except ValidationError as error:
+        fields = sorted({".".join(str(p) for p in item["loc"]) for item in error.errors()})
+        raise SettingsError(f"invalid credentials for {kind}: check {', '.join(fields)}") from None
