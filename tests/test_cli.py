@@ -58,6 +58,31 @@ def test_demo_transfers_every_eligible_order_exactly_once(tmp_path: Path) -> Non
     # Every other order is skipped with its reason.
     assert summary["transferred"] + sum(summary["skipped"].values()) == 200
     assert all("not eligible" in reason or "start date" in reason for reason in summary["skipped"])
+    # The same data seen through `kobling transfers list|show`.
+    data_dir = str(tmp_path / "demo")
+    listed = json.loads(
+        _kobling("transfers", "list", "--limit", "500", "--json", "--data-dir", data_dir)
+    )
+    assert len(listed) == 200
+    assert sum(1 for t in listed if t["outcome"] == "done") == summary["transferred"]
+    done = next(t for t in listed if t["outcome"] == "done")
+    shown = json.loads(
+        _kobling("transfers", "show", str(done["id"]), "--json", "--data-dir", data_dir)
+    )
+    stages = [s["stage"] for s in shown["stages"]]
+    for stage in ("received", "canonical", "eligibility", "plan", "customer", "document",
+                  "booking", "done"):
+        assert stage in stages
+    assert shown["document"] == done["document"]
+
+
+def _kobling(*args: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "-m", "kobling", *args],
+        capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout
 
 
 def test_run_serves_the_dashboard_and_transfers_sandbox_orders(tmp_path: Path) -> None:
