@@ -70,8 +70,16 @@ def test_demo_transfers_every_eligible_order_exactly_once(tmp_path: Path) -> Non
         _kobling("transfers", "show", str(done["id"]), "--json", "--data-dir", data_dir)
     )
     stages = [s["stage"] for s in shown["stages"]]
-    for stage in ("received", "canonical", "eligibility", "plan", "customer", "document",
-                  "booking", "done"):
+    for stage in (
+        "received",
+        "canonical",
+        "eligibility",
+        "plan",
+        "customer",
+        "document",
+        "booking",
+        "done",
+    ):
         assert stage in stages
     assert shown["document"] == done["document"]
 
@@ -79,7 +87,10 @@ def test_demo_transfers_every_eligible_order_exactly_once(tmp_path: Path) -> Non
 def _kobling(*args: str) -> str:
     result = subprocess.run(
         [sys.executable, "-m", "kobling", *args],
-        capture_output=True, text=True, timeout=60, check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert result.returncode == 0, result.stderr[-2000:]
     return result.stdout

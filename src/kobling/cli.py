@@ -138,6 +138,52 @@ def demo(
     )
 
 
+@app.command()
+def preview(
+    payload: Annotated[
+        Path, typer.Option("--payload", help="An order exactly as the shop's API returns it")
+    ],
+    settings: Annotated[
+        Path | None, typer.Option("--settings", help="Connection settings as JSON")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+) -> None:
+    """Dry run of one payload through normalize, eligibility, map, validate and plan."""
+    from decimal import Decimal
+
+    from kobling.engine.preview import preview as run_preview
+    from kobling.engine.settings import SettingsError
+
+    try:
+        order = json.loads(payload.read_text(), parse_float=Decimal)
+        options = json.loads(settings.read_text()) if settings else {}
+    except (OSError, ValueError) as exc:
+        typer.echo(f"cannot read the input: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    try:
+        result = run_preview(order, options)
+    except SettingsError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from exc
+    if as_json:
+        typer.echo(json.dumps(result, indent=2))
+        return
+    typer.echo(f"eligible: {result['eligible']}")
+    for reason in result["reasons"]:
+        typer.echo(f"  - {reason}")
+    for error in result["errors"]:
+        typer.echo(f"held: {error['message']}\n  fix: {error['fix']}")
+    document = result["document"]
+    if document:
+        for line in document["lines"]:
+            typer.echo(
+                f"  {line['quantity']:>6} × {line['unit_price_net']:>10}  {line['vat_rate']:>5}%"
+                f"  {line['sku']:<14} {line['description']}"
+            )
+        totals = document["totals"]
+        typer.echo(f"  net {totals['net']}  vat {totals['vat']}  gross {totals['gross']}")
+
+
 def _open(data_dir: Path) -> Any:
     from kobling.engine.runtime import configure
 

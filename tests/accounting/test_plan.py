@@ -69,7 +69,7 @@ def test_eu_business_is_reverse_charged() -> None:
         line("Mug", "2", "80.00", "0.00"),
         total="80.00",
         country="DE",
-        vat_number="DE123456789",
+        vat_number="DE136695976",
         currency="EUR",
     )
     plan = plan_invoice(o, POLICY)
@@ -99,3 +99,28 @@ def test_negative_fee_is_a_line_of_its_own() -> None:
     assert plan.lines[-1].product_number == "FEE"
     assert plan.lines[-1].unit_net_price == D("-20.00")
     assert plan.gross == D("225.00")
+
+
+def test_reverse_charge_with_an_invalid_vat_number_is_held() -> None:
+    # DE123456789 fails the German checksum: the sale is a consumer sale at 25%, so the shop's
+    # 0% is wrong and the order is held, naming the number.
+    o = order(
+        line("Mug", "2", "80.00", "0.00"),
+        total="80.00",
+        country="DE",
+        vat_number="DE123456789",
+        currency="EUR",
+    )
+    with pytest.raises(PermanentError) as caught:
+        plan_invoice(o, POLICY)
+    assert "DE123456789 is not a valid EU VAT number" in caught.value.reason
+    assert caught.value.code == "vat_mismatch"
+
+
+def test_order_without_any_country_is_held() -> None:
+    o = order(line("Mug", "1", "10.00", "2.50"), total="12.50", country="")
+    with pytest.raises(PermanentError) as caught:
+        plan_invoice(o, POLICY)
+    assert caught.value.reason == (
+        "the order has no billing or shipping country, so its VAT cannot be determined"
+    )

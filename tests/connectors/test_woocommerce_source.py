@@ -74,17 +74,25 @@ def test_vat_number_from_plugin_meta_and_big_ids() -> None:
     assert order.created_at.tzinfo is not None
 
 
-def test_order_without_country_is_a_permanent_problem_with_a_fix() -> None:
+def test_unreadable_order_is_a_permanent_problem_with_a_fix() -> None:
     source = WooCommerceSource(
         "http://shop.test/", {"consumer_key": "ck", "consumer_secret": "cs"}, {}
     )
     with pytest.raises(PermanentError) as caught:
-        source.normalize(
-            {
-                "id": 1,
-                "number": "1",
-                "date_created_gmt": "2026-01-01T00:00:00",
-                "billing": {"country": ""},
-            }
-        )
-    assert "country" in caught.value.reason and caught.value.fix
+        source.normalize({"id": 1, "number": "1", "billing": {"country": "DK"}})
+    assert "creation date" in caught.value.reason and caught.value.fix
+
+
+def test_order_without_country_is_read_with_the_country_unknown() -> None:
+    # The plan, not the reader, holds it: "its VAT cannot be determined".
+    order = normalize_order(
+        {
+            "id": 1,
+            "number": "1",
+            "date_created_gmt": "2026-01-01T00:00:00",
+            "total": "10.00",
+            "billing": {"country": "", "email": "a@b.dk"},
+        },
+        KEYS,
+    )
+    assert order.customer.billing.country == ""

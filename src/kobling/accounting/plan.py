@@ -1,28 +1,40 @@
 """The plan of the target document: what will be created, with a reason for every decision.
 
 The plan is computed before anything is written to the target, so everything that would make
-the document wrong (VAT that does not match, totals that differ beyond the tolerance) is found
-here and the transfer is held with a plain fix, instead of a half-written invoice.
+the document wrong (VAT that does not match the rules, totals that differ beyond the tolerance,
+a line without SKU) is found here and the transfer is held with a plain fix, instead of a
+half-written invoice.
 
-The plan mirrors the ledger's arithmetic: a line's net is ``quantity × unit price`` and its VAT
-is rounded half-up per line (e-conomic shows ``vatAmount`` on each booked line). If the shop
-rounded differently, the difference is evened out with a VAT-free rounding line when it is
-within the tolerance, and held when it is not.
+The plan mirrors the ledger's arithmetic: a line's net is ``quantity × unit price`` (two
+decimals) and its VAT is rounded half-up per line (e-conomic shows ``vatAmount`` on each booked
+line). If the shop rounded differently, the difference is evened out with a VAT-free rounding
+line when it is within the tolerance, and the transfer is held when it is not.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
 from kobling.accounting.lines import exact_unit_prices
-from kobling.accounting.vat import VatDecision, VatZone, decide
+from kobling.accounting.vat import (
+    Sale,
+    VatDecision,
+    VatPolicy,
+    VatZone,
+    category_of,
+    classify,
+    decide,
+)
 from kobling.domain.money import round_half_up
 from kobling.domain.order import Order
 from kobling.errors import PermanentError
 
 HUNDRED = Decimal(100)
+ZERO = Decimal(0)
+CENT_TOLERANCE = Decimal("0.01")
 
 
 @dataclass(frozen=True)
@@ -30,12 +42,22 @@ class PlanPolicy:
     """The settings that shape a plan (taken from the connection's settings)."""
 
     seller_country: str = "DK"
-    domestic_vat_rate: Decimal = Decimal("25")
+    oss: bool = False
+    tax_point: str = "order_date"
+    tax_classes: Mapping[str, str] = field(default_factory=dict)
     rounding_tolerance: Decimal = Decimal("0.05")
     shipping_product: str = "SHIPPING"
+    untaxed_shipping_product: str = "SHIPPING0"
     fee_product: str = "FEE"
     rounding_product: str = "ROUNDING"
+    fallback_product: str = ""
+    gift_card_product: str = ""
+    gift_card_skus: tuple[str, ...] = ()
     customer_match_field: str = "email"
+
+    @property
+    def vat(self) -> VatPolicy:
+        return VatPolicy(self.seller_country, self.oss, self.tax_point, self.tax_classes)
 
 
 @dataclass(frozen=True)
@@ -49,13 +71,17 @@ class Decision:
 
 @dataclass(frozen=True)
 class PlannedLine:
-    kind: str  # product | shipping | fee | rounding
+    kind: str  # product | shipping | fee | gift_card | rounding
     product_number: str
     description: str
     quantity: Decimal
     unit_net_price: Decimal
     vat_rate: Decimal
     source_line_id: str = ""
+    vat_code: str = ""
+    reason: str = ""
+    discount: Decimal = ZERO
+    sku: str = ""
 
     @property
     def net(self) -> Decimal:
@@ -93,15 +119,16 @@ class DocumentPlan:
     customer: PlannedCustomer
     lines: tuple[PlannedLine, ...]
     source_gross: Decimal
-    decisions: tuple[Decision, ...] = field(default=())
+    decisions: tuple[Decision, ...] = ()
+    rounding: Decimal = ZERO
 
     @property
     def net(self) -> Decimal:
-        return sum((line.net for line in self.lines), Decimal("0"))
+        return sum((line.net for line in self.lines), ZERO)
 
     @property
     def vat(self) -> Decimal:
-        return sum((line.vat for line in self.lines), Decimal("0"))
+        return sum((line.vat for line in self.lines), ZERO)
 
     @property
     def gross(self) -> Decimal:
@@ -116,12 +143,13 @@ class DocumentPlan:
 
 def plan_invoice(order: Order, policy: PlanPolicy) -> DocumentPlan:
     """Plan the invoice for ``order`` or raise ``PermanentError`` with the reason and fix."""
-    vat = decide(order.customer, policy.seller_country, policy.domestic_vat_rate)
-    decisions = [Decision("VAT", f"{vat.rate}% ({vat.zone.value} zone)", vat.reason)]
-    customer = _plan_customer(order, policy, vat, decisions)
-    lines = _product_lines(order, vat) + _shipping_lines(order, policy, vat)
-    lines += _fee_lines(order, policy, vat)
-    lines = _with_rounding(order, policy, lines, decisions)
+    sale = classify(order, policy.vat)
+    decisions = [Decision("sale", sale.kind.value, sale.reason)]
+    customer = _plan_customer(order, policy, sale, decisions)
+    lines = _product_lines(order, policy, sale)
+    lines += _shipping_lines(order, policy, sale, lines)
+    lines += _fee_lines(order, policy, sale, lines)
+    lines, rounding = _with_rounding(order, policy, lines, decisions)
     return DocumentPlan(
         reference=order.number,
         document_date=order.created_at.date(),
@@ -130,6 +158,7 @@ def plan_invoice(order: Order, policy: PlanPolicy) -> DocumentPlan:
         lines=tuple(lines),
         source_gross=order.totals.gross.amount,
         decisions=tuple(decisions),
+        rounding=rounding,
     )
 
 
@@ -153,106 +182,219 @@ def _match_value(order: Order, match_field: str) -> str:
 
 
 def _plan_customer(
-    order: Order, policy: PlanPolicy, vat: VatDecision, decisions: list[Decision]
+    order: Order, policy: PlanPolicy, sale: Sale, decisions: list[Decision]
 ) -> PlannedCustomer:
     customer = order.customer
-    value = _match_value(order, policy.customer_match_field)
+    field_name = policy.customer_match_field
+    value = _match_value(order, field_name)
     if not value:
+        words = field_name.replace("_", " ")
         raise PermanentError(
-            f"order {order.number} has no customer {policy.customer_match_field.replace('_', ' ')}"
-            ", which this connection matches customers on",
-            f"add the {policy.customer_match_field.replace('_', ' ')} to the order in the shop, "
-            "or match customers on another field in the connection settings",
+            f"order {order.number} has no customer {words}, which this connection matches "
+            "customers on",
+            f"add the {words} to the order in the shop, or match customers on another field "
+            "in the connection settings",
             code="customer",
         )
-    decisions.append(Decision("customer", f"match on {policy.customer_match_field}", f"{value!r}"))
+    decisions.append(Decision("customer", f"match on {field_name}", f"{value!r}"))
     billing = customer.billing
     return PlannedCustomer(
-        match_field=policy.customer_match_field,
+        match_field=field_name,
         match_value=value,
         name=customer.name or value,
         email=customer.email,
         street=billing.street,
         postcode=billing.postcode,
         city=billing.city,
-        country=billing.country,
+        country=billing.country or sale.destination,
         vat_number=customer.vat_number,
         phone=customer.phone,
         currency=order.currency,
-        vat_zone=vat.zone,
+        vat_zone=sale.zone,
         is_business=customer.is_business,
     )
 
 
-def _check_line_vat(label: str, net: Decimal, tax: Decimal, vat: VatDecision) -> None:
+def _check_vat(label: str, net: Decimal, tax: Decimal, decision: VatDecision) -> None:
     """Hold the order when the shop charged other VAT than the rules give; never correct it."""
-    expected = round_half_up(net * vat.rate / HUNDRED)
-    if abs(tax - expected) <= Decimal("0.01"):
+    expected = round_half_up(net * decision.rate / HUNDRED)
+    if abs(tax - expected) <= CENT_TOLERANCE:
         return
-    charged = (tax / net * HUNDRED).quantize(Decimal("0.1")) if net else Decimal("0")
+    charged = round_half_up(tax / net * HUNDRED, Decimal("0.1")) if net else ZERO
     raise PermanentError(
-        f"{label}: the shop charged {tax} VAT on {net} (about {charged}%), "
-        f"but this is a {vat.kind.value.replace('_', ' ')} sale at {vat.rate}% ({vat.reason})",
-        "correct the tax on the order in the shop, or the shop's tax settings, "
-        "and the order is transferred on its next update",
+        f"{label}: the shop charged {tax} VAT on {net} (about {charged.normalize():f}%), but the "
+        f"rules give {decision.rate.normalize():f}% ({decision.reason})",
+        "correct the VAT on the order or the shop's tax settings (or the One-Stop-Shop and "
+        "seller-country settings of this connection, if those are wrong); the order is "
+        "transferred on its next update",
         code="vat_mismatch",
     )
 
 
-def _product_lines(order: Order, vat: VatDecision) -> list[PlannedLine]:
+def _product_number(policy: PlanPolicy, name: str, sku: str | None) -> tuple[str, str]:
+    if sku:
+        return sku, ""
+    if policy.fallback_product:
+        return policy.fallback_product, f"no SKU in the shop: booked on {policy.fallback_product}"
+    raise PermanentError(
+        f"the product {name!r} has no SKU in the shop",
+        "give the product a SKU in the shop (Kobling books products by SKU), or configure a "
+        "fallback product in the connection settings",
+        code="missing_sku",
+    )
+
+
+def _product_lines(order: Order, policy: PlanPolicy, sale: Sale) -> list[PlannedLine]:
     planned: list[PlannedLine] = []
     for line in order.lines:
-        if not line.sku:
-            raise PermanentError(
-                f"the product {line.name!r} has no SKU in the shop",
-                "give the product a SKU in the shop; Kobling books products by SKU",
-                code="missing_sku",
+        if line.sku and line.sku in policy.gift_card_skus and policy.gift_card_product:
+            planned += _gift_card_lines(
+                line.name,
+                line.sku,
+                line.net_total.amount,
+                line.tax.amount,
+                policy,
+                line.source_line_id,
             )
-        _check_line_vat(f"line {line.name!r}", line.net_total.amount, line.tax.amount, vat)
-        for quantity, unit in exact_unit_prices(line.net_total.amount, line.quantity):
+            continue
+        number, note = _product_number(policy, line.name, line.sku)
+        decision = decide(sale, category_of(line.tax_class, policy.vat))
+        _check_vat(f"line {line.name!r}", line.net_total.amount, line.tax.amount, decision)
+        reason = decision.reason + (f"; {note}" if note else "")
+        discount = line.discount.amount if line.discount else ZERO
+        for i, (quantity, unit) in enumerate(
+            exact_unit_prices(line.net_total.amount, line.quantity)
+        ):
             planned.append(
                 PlannedLine(
-                    "product", line.sku, line.name, quantity, unit, vat.rate, line.source_line_id
+                    "product",
+                    number,
+                    line.name,
+                    quantity,
+                    unit,
+                    decision.rate,
+                    line.source_line_id,
+                    decision.code,
+                    reason,
+                    discount if i == 0 else ZERO,
+                    line.sku or "",
                 )
             )
     return planned
 
 
-def _shipping_lines(order: Order, policy: PlanPolicy, vat: VatDecision) -> list[PlannedLine]:
+def _gift_card_lines(
+    name: str, sku: str, net: Decimal, tax: Decimal, policy: PlanPolicy, line_id: str
+) -> list[PlannedLine]:
+    if tax != 0:
+        raise PermanentError(
+            f"the gift card {name!r} carries {tax} VAT in the shop; a multi-purpose gift card "
+            "is not a sale and carries no VAT until it is redeemed",
+            "set the gift card product's tax status to 'none' in the shop",
+            code="gift_card_vat",
+        )
+    return [
+        PlannedLine(
+            "gift_card",
+            policy.gift_card_product,
+            name,
+            Decimal(1),
+            net,
+            ZERO,
+            line_id,
+            "outside_scope",
+            "gift card: not revenue, booked on the gift card product",
+            ZERO,
+            sku,
+        )
+    ]
+
+
+def _ancillary_decision(sale: Sale, lines: list[PlannedLine], policy: PlanPolicy) -> VatDecision:
+    """Shipping and fees follow the goods: the highest rate among the order's product lines."""
+    product_lines = [line for line in lines if line.kind == "product"]
+    if not product_lines:
+        return decide(sale, "standard")
+    top = max(product_lines, key=lambda line: line.vat_rate)
+    return VatDecision(top.vat_rate, "ancillary", top.vat_code, f"follows the goods: {top.reason}")
+
+
+def _shipping_lines(
+    order: Order, policy: PlanPolicy, sale: Sale, lines: list[PlannedLine]
+) -> list[PlannedLine]:
     planned: list[PlannedLine] = []
+    decision = _ancillary_decision(sale, lines, policy)
     for ship in order.shipping_lines:
-        if ship.net.is_zero() and ship.tax.is_zero():
+        net, tax = ship.net.amount, ship.tax.amount
+        if net == 0 and tax == 0:
             continue
-        _check_line_vat(f"shipping {ship.method!r}", ship.net.amount, ship.tax.amount, vat)
+        method = ship.method or "Shipping"
+        if tax == 0 and decision.rate != 0:
+            planned.append(
+                PlannedLine(
+                    "shipping",
+                    policy.untaxed_shipping_product,
+                    method,
+                    Decimal(1),
+                    net,
+                    ZERO,
+                    ship.source_line_id,
+                    "untaxed",
+                    "the shop charged no VAT on this shipping: booked as untaxed shipping",
+                )
+            )
+            continue
+        _check_vat(f"shipping {method!r}", net, tax, decision)
         planned.append(
             PlannedLine(
                 "shipping",
                 policy.shipping_product,
-                ship.method or "Shipping",
+                method,
                 Decimal(1),
-                ship.net.amount,
-                vat.rate,
+                net,
+                decision.rate,
                 ship.source_line_id,
+                decision.code,
+                decision.reason,
             )
         )
     return planned
 
 
-def _fee_lines(order: Order, policy: PlanPolicy, vat: VatDecision) -> list[PlannedLine]:
+def _fee_lines(
+    order: Order, policy: PlanPolicy, sale: Sale, lines: list[PlannedLine]
+) -> list[PlannedLine]:
     planned: list[PlannedLine] = []
+    decision = _ancillary_decision(sale, lines, policy)
     for fee in order.fees:
-        rate = vat.rate if fee.taxable else Decimal("0")
-        if fee.taxable:
-            _check_line_vat(f"fee {fee.name!r}", fee.net.amount, fee.tax.amount, vat)
+        name = fee.name or "Fee"
+        if not fee.taxable:
+            planned.append(
+                PlannedLine(
+                    "fee",
+                    policy.fee_product,
+                    name,
+                    Decimal(1),
+                    fee.net.amount,
+                    ZERO,
+                    fee.source_line_id,
+                    "untaxed",
+                    "a fee without VAT in the shop",
+                )
+            )
+            continue
+        _check_vat(f"fee {name!r}", fee.net.amount, fee.tax.amount, decision)
         planned.append(
             PlannedLine(
                 "fee",
                 policy.fee_product,
-                fee.name or "Fee",
+                name,
                 Decimal(1),
                 fee.net.amount,
-                rate,
+                decision.rate,
                 fee.source_line_id,
+                decision.code,
+                decision.reason,
             )
         )
     return planned
@@ -260,12 +402,12 @@ def _fee_lines(order: Order, policy: PlanPolicy, vat: VatDecision) -> list[Plann
 
 def _with_rounding(
     order: Order, policy: PlanPolicy, lines: list[PlannedLine], decisions: list[Decision]
-) -> list[PlannedLine]:
-    planned_gross = sum((line.net + line.vat for line in lines), Decimal("0"))
+) -> tuple[list[PlannedLine], Decimal]:
+    planned_gross = sum((line.net + line.vat for line in lines), ZERO)
     difference = order.totals.gross.amount - planned_gross
     if difference == 0:
         decisions.append(Decision("totals", "equal", f"{planned_gross} {order.currency}"))
-        return lines
+        return lines, ZERO
     if abs(difference) > policy.rounding_tolerance:
         raise PermanentError(
             f"the document would total {planned_gross} {order.currency} but the shop charged "
@@ -275,15 +417,20 @@ def _with_rounding(
             "raise the rounding tolerance in the connection settings",
             code="totals_mismatch",
         )
-    decisions.append(
-        Decision(
-            "totals",
-            f"rounding line {difference}",
-            f"the shop rounded VAT differently; {difference} {order.currency} is within the "
-            f"tolerance of {policy.rounding_tolerance}",
-        )
+    reason = (
+        f"the shop rounded VAT differently; {difference} {order.currency} is within the "
+        f"tolerance of {policy.rounding_tolerance}"
     )
+    decisions.append(Decision("totals", f"rounding line {difference}", reason))
     rounding = PlannedLine(
-        "rounding", policy.rounding_product, "Rounding", Decimal(1), difference, Decimal("0")
+        "rounding",
+        policy.rounding_product,
+        "Rounding",
+        Decimal(1),
+        difference,
+        ZERO,
+        "",
+        "rounding",
+        reason,
     )
-    return [*lines, rounding]
+    return [*lines, rounding], difference

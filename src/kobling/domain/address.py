@@ -33,7 +33,10 @@ class Address:
     phone: str = ""
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "country", check_country(self.country))
+        # An empty country is allowed here: the plan holds such an order with the reason
+        # ("its VAT cannot be determined") instead of the order failing to be read at all.
+        if self.country:
+            object.__setattr__(self, "country", check_country(self.country))
 
     @property
     def person_name(self) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from kobling.domain.order import Order
 from kobling.store.repository import ConnectionConfig
@@ -16,10 +17,14 @@ class Eligibility:
 
 def eligibility(order: Order, cfg: ConnectionConfig) -> Eligibility:
     states = list(cfg.settings.get("source", {}).get("eligible_states") or ["processing"])
-    if cfg.start_date is not None and order.created_at < cfg.start_date:
+    return decide_eligibility(order, states, cfg.start_date)
+
+
+def decide_eligibility(order: Order, states: list[str], start_date: datetime | None) -> Eligibility:
+    if start_date is not None and order.created_at < start_date:
         return Eligibility(
             False,
-            f"created before the start date {cfg.start_date:%Y-%m-%d %H:%M} UTC",
+            f"created before the start date {start_date:%Y-%m-%d %H:%M} UTC",
         )
     if order.status not in states:
         return Eligibility(False, f"state '{order.status}' is not eligible")

@@ -8,7 +8,7 @@ message naming the field, and the stored settings carry every default explicitly
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -28,6 +28,23 @@ class EngineSettings(BaseModel):
         le=1,
         description="Largest difference to the shop's total evened out by a rounding line",
     )
+    seller_country: str = Field(
+        default="DK", pattern="^[A-Z]{2}$", description="Where the shop is VAT registered"
+    )
+    oss: bool = Field(default=False, description="The shop uses the EU One-Stop-Shop")
+    tax_point: Literal["order_date", "paid_date"] = Field(
+        default="order_date", description="The date whose VAT rates apply"
+    )
+    tax_classes: dict[str, str] = Field(
+        default={}, description="Shop tax class → standard, reduced, reduced2, super_reduced, zero"
+    )
+    fallback_product: str = Field(
+        default="", description="Product for lines without SKU (empty: hold such orders)"
+    )
+    gift_card_product: str = Field(
+        default="", description="Product (on a balance account) for sold gift cards"
+    )
+    gift_card_skus: list[str] = Field(default=[], description="SKUs that are gift cards")
 
 
 def _problems(prefix: str, error: ValidationError) -> list[str]:

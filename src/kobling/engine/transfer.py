@@ -34,14 +34,21 @@ def _snap(key: str, stage: str, data: Any) -> None:
 
 
 def policy_for(settings: dict[str, Any]) -> PlanPolicy:
+    """The plan policy from validated connection settings (defaults as in engine.settings)."""
     target = settings.get("target", {})
     return PlanPolicy(
-        seller_country=str(target.get("seller_country", "DK")),
-        domestic_vat_rate=Decimal(str(target.get("domestic_vat_rate", "25"))),
+        seller_country=str(settings.get("seller_country", "DK")),
+        oss=bool(settings.get("oss", False)),
+        tax_point=str(settings.get("tax_point", "order_date")),
+        tax_classes=dict(settings.get("tax_classes", {})),
         rounding_tolerance=Decimal(str(settings.get("rounding_tolerance", "0.05"))),
         shipping_product=str(target.get("shipping_product", "SHIPPING")),
+        untaxed_shipping_product=str(target.get("untaxed_shipping_product", "SHIPPING0")),
         fee_product=str(target.get("fee_product", "FEE")),
         rounding_product=str(target.get("rounding_product", "ROUNDING")),
+        fallback_product=str(settings.get("fallback_product", "")),
+        gift_card_product=str(settings.get("gift_card_product", "")),
+        gift_card_skus=tuple(settings.get("gift_card_skus", ())),
         customer_match_field=str(target.get("customer_match_field", "email")),
     )
 

@@ -49,5 +49,11 @@ class EconomicTargetSettings(BaseModel):
     rounding_product_group: int = Field(
         default=3, ge=1, description="A product group without VAT, for rounding lines"
     )
-    seller_country: str = Field(default="DK", min_length=2, max_length=2)
-    domestic_vat_rate: str = Field(default="25", description="The agreement's standard rate")
+    untaxed_shipping_product: str = Field(default="SHIPPING0", max_length=25)
+    vat_product_groups: dict[str, int] = Field(
+        default={"25": 1, "0": 2},
+        description="Product group per VAT rate on the domestic zone (or per VAT code such as "
+        "'DE:19:oss'); created products go into the group of their line's VAT",
+    )
+    seller_country: str = Field(default="DK", pattern="^[A-Z]{2}$")
+    base_currency: str = Field(default="DKK", pattern="^[A-Z]{3}$")

@@ -212,6 +212,17 @@ class EconomicTarget:
             if exc.code != "404":
                 raise
             return self._create_product(line)
+        group = self._group_for(line)
+        current = int(product.get("productGroup", {}).get("productGroupNumber", 0))
+        if group is not None and current != group:
+            raise PermanentError(
+                f"the product {number!r} is in product group {current} in e-conomic, but this "
+                f"order books it at {line.vat_rate.normalize():f}% VAT ({line.vat_code}), which "
+                f"the connection maps to product group {group}",
+                f"move product {number} to product group {group} in e-conomic, or change "
+                "target.vat_product_groups in the connection settings",
+                code="product_group",
+            )
         if product.get("barred"):
             raise PermanentError(
                 f"the product {number!r} is barred in e-conomic, so it cannot be invoiced",
@@ -237,11 +248,7 @@ class EconomicTarget:
                 "in the connection settings",
                 code="product_missing",
             )
-        group = (
-            self.settings.rounding_product_group
-            if line.kind == "rounding"
-            else self.settings.product_group
-        )
+        group = self._group_for(line) or self.settings.product_group
         body = {
             "productNumber": number,
             "name": (line.description or number)[:255],
@@ -267,6 +274,28 @@ class EconomicTarget:
                 return False
             raise
         return True
+
+    def _group_for(self, line: PlannedLine) -> int | None:
+        """The product group whose VAT gives the line's rate (None: any group will do).
+
+        In e-conomic a line's VAT follows its product's group on the domestic zone; on the EU
+        and abroad zones it is 0% whatever the group (fact sheet §5, §6).
+        """
+        if line.kind == "rounding":
+            return self.settings.rounding_product_group
+        if line.vat_code in ("reverse_charge", "export"):
+            return None
+        groups = self.settings.vat_product_groups
+        for key in (line.vat_code, f"{line.vat_rate.normalize():f}"):
+            if key in groups:
+                return groups[key]
+        raise PermanentError(
+            f"e-conomic has no product group mapped for {line.vat_rate.normalize():f}% VAT "
+            f"({line.vat_code}), which line {line.description!r} needs",
+            "create a product group with that VAT in e-conomic and map it in the connection "
+            f"settings: target.vat_product_groups[{line.vat_code!r}] = <group number>",
+            code="vat_group_missing",
+        )
 
     def close(self) -> None:
         self.client.close()

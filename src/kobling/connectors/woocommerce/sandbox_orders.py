@@ -34,6 +34,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from stdnum.eu import vat as eu_vat
+
 __all__ = [
     "CATALOGUE",
     "COUPONS",
@@ -559,7 +561,20 @@ def _digits(rng: random.Random, count: int) -> str:
 
 
 def _vat_number(rng: random.Random, country: str) -> str:
-    """A plausible-looking (not checksum-valid) VAT number in the country's format."""
+    """A checksum-valid VAT number in the country's format (drawn until the checksum fits).
+
+    Shops validate VAT numbers before they drop VAT for reverse charge, so the sandbox's B2B
+    customers carry numbers that pass the same offline check Kobling makes (python-stdnum).
+    GB numbers keep the plain format: GB is outside the EU, so they never decide VAT.
+    """
+    for _ in range(10_000):
+        candidate = _vat_candidate(rng, country)
+        if not candidate or country == "GB" or eu_vat.is_valid(candidate):
+            return candidate
+    raise RuntimeError(f"no valid VAT number drawn for {country}")
+
+
+def _vat_candidate(rng: random.Random, country: str) -> str:
     formats = {
         "DK": lambda: "DK" + _digits(rng, 8),
         "DE": lambda: "DE" + _digits(rng, 9),

@@ -103,10 +103,10 @@ def _meta(payload: Mapping[str, Any], keys: list[str]) -> str:
 
 
 def _address(data: Mapping[str, Any] | None) -> Address | None:
-    if not data or not data.get("country"):
+    if not data or not any(data.values()):
         return None
     return Address(
-        country=str(data["country"]),
+        country=str(data.get("country") or ""),
         first_name=str(data.get("first_name") or ""),
         last_name=str(data.get("last_name") or ""),
         company=str(data.get("company") or ""),
@@ -121,9 +121,7 @@ def _address(data: Mapping[str, Any] | None) -> Address | None:
 
 
 def _customer(payload: Mapping[str, Any], vat_keys: list[str]) -> Customer:
-    billing = _address(payload.get("billing"))
-    if billing is None:
-        raise ValueError("the billing address has no country")
+    billing = _address(payload.get("billing")) or Address(country="")
     customer_id = payload.get("customer_id") or 0
     return Customer(
         billing=billing,
