@@ -26,6 +26,8 @@ FAST = EngineTuning(
     queue_polling_interval=0.05,
     scheduler_interval=1.0,
     poll_lookback_seconds=600.0,
+    invoice_wait_interval=0.2,
+    invoice_wait_checks=300,
 )
 
 

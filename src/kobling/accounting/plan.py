@@ -54,6 +54,7 @@ class PlanPolicy:
     gift_card_product: str = ""
     gift_card_skus: tuple[str, ...] = ()
     customer_match_field: str = "email"
+    refund_product: str = "REFUND"
 
     @property
     def vat(self) -> VatPolicy:
@@ -121,6 +122,8 @@ class DocumentPlan:
     source_gross: Decimal
     decisions: tuple[Decision, ...] = ()
     rounding: Decimal = ZERO
+    kind: str = "invoice"  # or "credit_note"
+    credits: str = ""  # the invoice a credit note credits
 
     @property
     def net(self) -> Decimal:
@@ -215,7 +218,7 @@ def _plan_customer(
     )
 
 
-def _check_vat(label: str, net: Decimal, tax: Decimal, decision: VatDecision) -> None:
+def check_vat(label: str, net: Decimal, tax: Decimal, decision: VatDecision) -> None:
     """Hold the order when the shop charged other VAT than the rules give; never correct it."""
     expected = round_half_up(net * decision.rate / HUNDRED)
     if abs(tax - expected) <= CENT_TOLERANCE:
@@ -259,7 +262,7 @@ def _product_lines(order: Order, policy: PlanPolicy, sale: Sale) -> list[Planned
             continue
         number, note = _product_number(policy, line.name, line.sku)
         decision = decide(sale, category_of(line.tax_class, policy.vat))
-        _check_vat(f"line {line.name!r}", line.net_total.amount, line.tax.amount, decision)
+        check_vat(f"line {line.name!r}", line.net_total.amount, line.tax.amount, decision)
         reason = decision.reason + (f"; {note}" if note else "")
         discount = line.discount.amount if line.discount else ZERO
         for i, (quantity, unit) in enumerate(
@@ -310,7 +313,7 @@ def _gift_card_lines(
     ]
 
 
-def _ancillary_decision(sale: Sale, lines: list[PlannedLine], policy: PlanPolicy) -> VatDecision:
+def ancillary_decision(sale: Sale, lines: list[PlannedLine], policy: PlanPolicy) -> VatDecision:
     """Shipping and fees follow the goods: the highest rate among the order's product lines."""
     product_lines = [line for line in lines if line.kind == "product"]
     if not product_lines:
@@ -323,7 +326,7 @@ def _shipping_lines(
     order: Order, policy: PlanPolicy, sale: Sale, lines: list[PlannedLine]
 ) -> list[PlannedLine]:
     planned: list[PlannedLine] = []
-    decision = _ancillary_decision(sale, lines, policy)
+    decision = ancillary_decision(sale, lines, policy)
     for ship in order.shipping_lines:
         net, tax = ship.net.amount, ship.tax.amount
         if net == 0 and tax == 0:
@@ -344,7 +347,7 @@ def _shipping_lines(
                 )
             )
             continue
-        _check_vat(f"shipping {method!r}", net, tax, decision)
+        check_vat(f"shipping {method!r}", net, tax, decision)
         planned.append(
             PlannedLine(
                 "shipping",
@@ -365,7 +368,7 @@ def _fee_lines(
     order: Order, policy: PlanPolicy, sale: Sale, lines: list[PlannedLine]
 ) -> list[PlannedLine]:
     planned: list[PlannedLine] = []
-    decision = _ancillary_decision(sale, lines, policy)
+    decision = ancillary_decision(sale, lines, policy)
     for fee in order.fees:
         name = fee.name or "Fee"
         if not fee.taxable:
@@ -383,7 +386,7 @@ def _fee_lines(
                 )
             )
             continue
-        _check_vat(f"fee {name!r}", fee.net.amount, fee.tax.amount, decision)
+        check_vat(f"fee {name!r}", fee.net.amount, fee.tax.amount, decision)
         planned.append(
             PlannedLine(
                 "fee",
@@ -400,25 +403,30 @@ def _fee_lines(
     return planned
 
 
-def _with_rounding(
-    order: Order, policy: PlanPolicy, lines: list[PlannedLine], decisions: list[Decision]
+def even_out(
+    target_gross: Decimal,
+    currency: str,
+    policy: PlanPolicy,
+    lines: list[PlannedLine],
+    decisions: list[Decision],
 ) -> tuple[list[PlannedLine], Decimal]:
+    """Add a rounding line so the lines total ``target_gross``, or hold beyond the tolerance."""
     planned_gross = sum((line.net + line.vat for line in lines), ZERO)
-    difference = order.totals.gross.amount - planned_gross
+    difference = target_gross - planned_gross
     if difference == 0:
-        decisions.append(Decision("totals", "equal", f"{planned_gross} {order.currency}"))
+        decisions.append(Decision("totals", "equal", f"{planned_gross} {currency}"))
         return lines, ZERO
     if abs(difference) > policy.rounding_tolerance:
         raise PermanentError(
-            f"the document would total {planned_gross} {order.currency} but the shop charged "
-            f"{order.totals.gross.amount} (a difference of {difference}, more than the "
-            f"tolerance of {policy.rounding_tolerance})",
+            f"the document would total {planned_gross} {currency} but the shop's amount is "
+            f"{target_gross} (a difference of {difference}, more than the tolerance of "
+            f"{policy.rounding_tolerance})",
             "check the order's lines, discounts and taxes in the shop; if the shop is right, "
             "raise the rounding tolerance in the connection settings",
             code="totals_mismatch",
         )
     reason = (
-        f"the shop rounded VAT differently; {difference} {order.currency} is within the "
+        f"the shop rounded VAT differently; {difference} {currency} is within the "
         f"tolerance of {policy.rounding_tolerance}"
     )
     decisions.append(Decision("totals", f"rounding line {difference}", reason))
@@ -434,3 +442,9 @@ def _with_rounding(
         reason,
     )
     return [*lines, rounding], difference
+
+
+def _with_rounding(
+    order: Order, policy: PlanPolicy, lines: list[PlannedLine], decisions: list[Decision]
+) -> tuple[list[PlannedLine], Decimal]:
+    return even_out(order.totals.gross.amount, order.currency, policy, lines, decisions)

@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any, Literal, Protocol
 
 from kobling.accounting.plan import DocumentPlan, PlannedCustomer
-from kobling.domain.order import Order
+from kobling.domain.order import Order, Refund
 
 
 class OrderSource(Protocol):
@@ -31,6 +31,10 @@ class OrderSource(Protocol):
     def normalize(self, payload: dict[str, Any]) -> Order:
         """The canonical order for a raw payload, or ``PermanentError`` saying what is wrong."""
         ...
+
+    def fetch_refund(self, order_id: str, refund_id: str) -> dict[str, Any]: ...
+
+    def normalize_refund(self, payload: dict[str, Any], currency: str) -> Refund: ...
 
     def close(self) -> None: ...
 

@@ -10,6 +10,7 @@ from kobling.domain.order import (
     OrderLine,
     Payment,
     Refund,
+    RefundLine,
     ShippingLine,
     SourceTotals,
 )
@@ -26,6 +27,7 @@ __all__ = [
     "Payment",
     "Product",
     "Refund",
+    "RefundLine",
     "ShippingLine",
     "SourceTotals",
 ]

@@ -74,13 +74,28 @@ class Payment:
 
 
 @dataclass(frozen=True, slots=True)
+class RefundLine:
+    """A refunded order line; amounts and quantity are positive (what goes back)."""
+
+    order_line_id: str
+    quantity: Decimal
+    net: Money
+    tax: Money
+
+
+@dataclass(frozen=True, slots=True)
 class Refund:
-    """A refund as the source recorded it; ``amount`` is positive."""
+    """A refund as the source recorded it; ``amount`` is positive (gross, what was paid back).
+
+    ``lines`` are the refunded order lines when the shop said which; a refund without lines
+    (or with an amount beyond its lines) refunds "an amount" (shipping, goodwill, …).
+    """
 
     source_id: str
     amount: Money
     reason: str = ""
     created_at: datetime | None = None
+    lines: tuple[RefundLine, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,8 +14,10 @@ from typing import Any
 
 from dbos import DBOS, SetEnqueueOptions, SetWorkflowID
 
+from kobling.domain.order import Order
 from kobling.domain.serialize import to_jsonable
 from kobling.engine.connectors import connection, source_for, transfer_queue_name
+from kobling.engine.credit_notes import credit_note_workflow
 from kobling.engine.eligibility import eligibility
 from kobling.engine.queues import queue
 from kobling.engine.retry import with_retries
@@ -55,7 +57,56 @@ def hold_unreadable_step(connection_id: int, source_id: str, reason: str, fix: s
 
 @DBOS.step()
 def evaluate_step(connection_id: int, payload: dict[str, Any], origin: str) -> dict[str, Any]:
-    """Normalize, decide eligibility, and claim the start of an attempt if there is one."""
+    """Normalize, decide eligibility, and claim the start of an attempt if there is one.
+
+    Refunds of an order whose invoice is in the target (or on its way) are claimed as
+    credit-note transfers in the same step.
+    """
+    decision = _evaluate_invoice(connection_id, payload, origin)
+    order = decision.pop("_order", None)
+    invoice_state = decision.pop("_invoice_state", "")
+    decision["credit_notes"] = (
+        _claim_credit_notes(connection_id, decision["key"], order, invoice_state)
+        if order is not None
+        else []
+    )
+    return decision
+
+
+def _claim_credit_notes(
+    connection_id: int, invoice_key: str, order: Order, invoice_state: str
+) -> list[dict[str, Any]]:
+    if not order.refunds or invoice_state not in ("done", "active"):
+        return []
+    db = runtime().db
+    starts = []
+    for refund in order.refunds:
+        row = repo.claim_transfer(
+            db,
+            connection_id=connection_id,
+            object_type="refund",
+            source_id=refund.source_id,
+            purpose="credit_note",
+            source_number=order.number,
+        )
+        if row.state == "queued" and row.workflow_id:
+            starts.append(
+                {"key": row.key, "workflow_id": row.workflow_id, "refund_id": refund.source_id}
+            )
+            continue
+        if row.outcome == "done" or row.state == "running":
+            continue
+        if row.outcome in ("held", "failed") and invoice_state != "done":
+            continue  # retried once the invoice is in the target
+        workflow_id = row.key if row.attempts == 0 else f"{row.key}#{row.attempts + 1}"
+        if repo.mark_queued(db, row.key, workflow_id, f"refund:{refund.source_id}"):
+            starts.append(
+                {"key": row.key, "workflow_id": workflow_id, "refund_id": refund.source_id}
+            )
+    return starts
+
+
+def _evaluate_invoice(connection_id: int, payload: dict[str, Any], origin: str) -> dict[str, Any]:
     db = runtime().db
     cfg = connection(connection_id)
     source = source_for(cfg)
@@ -67,19 +118,27 @@ def evaluate_step(connection_id: int, payload: dict[str, Any], origin: str) -> d
         repo.add_snapshot(db, key, "received", {"origin": origin, "payload": payload})
         if repo.mark_queued(db, key, key, "unreadable"):
             repo.settle(db, key, "held", reason=problem.reason, fix=problem.fix)
-        return {"action": "held"}
+        return {"action": "held", "key": key}
     key = _claim(connection_id, order.source_id, order.number)
     current = repo.get_transfer(db, key)
     assert current is not None
     digest = order.content_hash()
     if current.outcome == "done" or (current.state in ("queued", "running")):
+        state = "done" if current.outcome == "done" else "active"
         if current.state == "queued" and current.content_hash == digest and current.workflow_id:
             # A retry of this step after a crash: the attempt was claimed, start it again
             # (DBOS deduplicates the workflow id).
-            return _start(key, cfg.target.kind, cfg.target.id, current.workflow_id, order)
-        return {"action": "none", "why": f"transfer is {current.outcome or current.state}"}
+            started = _start(key, cfg.target.kind, cfg.target.id, current.workflow_id, order)
+            return {**started, "_order": order, "_invoice_state": state}
+        return {
+            "action": "none",
+            "key": key,
+            "why": f"transfer is {current.outcome or current.state}",
+            "_order": order,
+            "_invoice_state": state,
+        }
     if current.outcome in ("held", "failed") and current.content_hash == digest:
-        return {"action": "none", "why": "unchanged since it was held"}
+        return {"action": "none", "key": key, "why": "unchanged since it was held"}
     repo.add_snapshot(db, key, "received", {"origin": origin, "payload": payload})
     repo.add_snapshot(db, key, "canonical", to_jsonable(order))
     verdict = eligibility(order, cfg)
@@ -88,11 +147,18 @@ def evaluate_step(connection_id: int, payload: dict[str, Any], origin: str) -> d
     )
     if not verdict.eligible:
         repo.mark_skipped(db, key, verdict.reason, digest)
-        return {"action": "skipped", "reason": verdict.reason}
+        return {"action": "skipped", "key": key, "reason": verdict.reason}
     workflow_id = key if current.attempts == 0 else f"{key}#{digest[:12]}"
     if not repo.mark_queued(db, key, workflow_id, digest):
-        return {"action": "none", "why": "another intake started it"}
-    return _start(key, cfg.target.kind, cfg.target.id, workflow_id, order)
+        return {
+            "action": "none",
+            "key": key,
+            "why": "another intake started it",
+            "_order": order,
+            "_invoice_state": "active",
+        }
+    started = _start(key, cfg.target.kind, cfg.target.id, workflow_id, order)
+    return {**started, "_order": order, "_invoice_state": "active"}
 
 
 def _start(key: str, kind: str, partition: int, workflow_id: str, order: Any) -> dict[str, Any]:
@@ -130,7 +196,40 @@ def intake_workflow(
             queue(decision["queue"]).enqueue(
                 transfer_workflow, decision["key"], connection_id, decision["order"]
             )
+    for credit in decision["credit_notes"]:
+        start_credit_note(connection_id, decision["key"], credit, payload)
     return str(decision["action"])
+
+
+def start_credit_note(
+    connection_id: int, invoice_key: str, credit: dict[str, Any], payload: dict[str, Any]
+) -> None:
+    """Enqueue a credit-note workflow on the target's queue (same partition as invoices)."""
+    order = normalize_step(connection_id, payload)
+    target = target_info_step(connection_id)
+    with (
+        SetWorkflowID(credit["workflow_id"]),
+        SetEnqueueOptions(queue_partition_key=target["partition"]),
+    ):
+        queue(target["queue"]).enqueue(
+            credit_note_workflow,
+            credit["key"],
+            connection_id,
+            invoice_key,
+            order,
+            credit["refund_id"],
+        )
+
+
+@DBOS.step()
+def normalize_step(connection_id: int, payload: dict[str, Any]) -> Order:
+    return source_for(connection(connection_id)).normalize(payload)
+
+
+@DBOS.step()
+def target_info_step(connection_id: int) -> dict[str, str]:
+    cfg = connection(connection_id)
+    return {"queue": transfer_queue_name(cfg.target.kind), "partition": str(cfg.target.id)}
 
 
 def start_intake(

@@ -36,6 +36,9 @@ class EngineTuning:
     scheduler_interval: float = 30.0
     queue_polling_interval: float = 1.0
     intake_concurrency: int = 8
+    # A credit note whose invoice is still on its way checks every 30 s for up to a day.
+    invoice_wait_interval: float = 30.0
+    invoice_wait_checks: int = 2880
     # One transfer at a time per target account: customers and products are found-or-created
     # by lookups, and two transfers of the same new customer running side by side would both
     # miss the lookup and create it twice. Throughput per account is bounded by the remote's

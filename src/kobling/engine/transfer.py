@@ -13,6 +13,7 @@ lost response finds its own earlier work.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -151,34 +152,38 @@ def settle_step(key: str, outcome: str, reason: str, fix: str, document_id: str 
     _snap(key, outcome, {"reason": reason, "fix": fix, "document": document_id})
 
 
-def _deliver(key: str, connection_id: int, order: Order) -> tuple[str, str]:
-    """The transfer proper; returns (document id, reason). Raises to hold or fail."""
+def _write_document(key: str, connection_id: int, plan: DocumentPlan) -> tuple[str, str]:
+    """find by reference → customer → products → create → book; returns (document id, why)."""
     settings = connection(connection_id).settings
-    mapped = map_step(key, order)
-    validate_step(key, mapped)
-    plan = plan_step(key, connection_id, mapped)
+    noun = "credit note" if plan.kind == "credit_note" else "invoice"
     found = with_retries(find_step, key, connection_id, plan.reference)
     if found is not None and found.state == "booked":
-        return found.id, f"already in the target as invoice {found.id} (found by reference)"
+        return found.id, f"already in the target as {noun} {found.id} (found by reference)"
     customer_number = with_retries(customer_step, key, connection_id, plan)
     with_retries(products_step, key, connection_id, plan)
     document = with_retries(create_step, key, connection_id, plan, customer_number)
-    mode = settings.get("target", {}).get("invoice_mode", "book")
-    if mode == "book":
+    if settings.get("target", {}).get("invoice_mode", "book") == "book":
         document = with_retries(book_step, key, connection_id, document)
-        reason = f"booked as invoice {document.id}"
-    else:
-        reason = f"created as draft invoice {document.id}"
+        return document.id, f"booked as {noun} {document.id}"
+    return f"draft:{document.id}", f"created as draft {noun} {document.id}"
+
+
+def _deliver(key: str, connection_id: int, order: Order) -> tuple[str, str]:
+    """The transfer proper; returns (document id, reason). Raises to hold or fail."""
+    mapped = map_step(key, order)
+    validate_step(key, mapped)
+    plan = plan_step(key, connection_id, mapped)
+    document_id, reason = _write_document(key, connection_id, plan)
     note_step(key, "payment", {"registered": False, "why": "payment registration not configured"})
     note_step(key, "email", {"sent": False, "why": "invoice e-mail not configured"})
-    return (document.id if mode == "book" else f"draft:{document.id}"), reason
+    return document_id, reason
 
 
-@DBOS.workflow()
-def transfer_workflow(key: str, connection_id: int, order: Order) -> str:
+def run_settled(key: str, work: Callable[[], tuple[str, str]]) -> str:
+    """Run a transfer's work and settle it: done, held (permanent) or failed (retries spent)."""
     start_step(key)
     try:
-        document_id, reason = _deliver(key, connection_id, order)
+        document_id, reason = work()
     except PermanentError as problem:
         settle_step(key, "held", problem.reason, problem.fix, None)
         return "held"
@@ -202,3 +207,8 @@ def transfer_workflow(key: str, connection_id: int, order: Order) -> str:
         return "failed"
     settle_step(key, "done", reason, "", document_id)
     return "done"
+
+
+@DBOS.workflow()
+def transfer_workflow(key: str, connection_id: int, order: Order) -> str:
+    return run_settled(key, lambda: _deliver(key, connection_id, order))

@@ -131,10 +131,21 @@ class EconomicTarget:
                     "vatZone": {"vatZoneNumber": self._zone(customer.vat_zone)},
                 },
                 "references": {"other": plan.reference},
-                "notes": {"heading": f"Order {plan.reference}"[:250]},
+                "notes": self._notes(plan),
                 "lines": [self._line(i, line) for i, line in enumerate(plan.lines, start=1)],
             }
         )
+
+    @staticmethod
+    def _notes(plan: DocumentPlan) -> dict[str, str]:
+        if plan.kind == "credit_note":
+            # e-conomic has no credit-note resource (fact sheet §9): a credit note is an
+            # invoice with negative quantities, linked to the invoice it credits by its notes.
+            return {
+                "heading": f"Credit note for invoice {plan.credits}"[:250],
+                "textLine1": f"Refund {plan.reference} of invoice {plan.credits}"[:1000],
+            }
+        return {"heading": f"Order {plan.reference}"[:250]}
 
     @staticmethod
     def _line(number: int, line: PlannedLine) -> dict[str, Any]:

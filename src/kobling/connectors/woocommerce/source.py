@@ -27,6 +27,7 @@ from kobling.domain.order import (
     OrderLine,
     Payment,
     Refund,
+    RefundLine,
     ShippingLine,
     SourceTotals,
 )
@@ -75,6 +76,22 @@ class WooCommerceSource:
             "order": "asc",
         }
         yield from self.client.paginate("orders", params)
+
+    def fetch_refund(self, order_id: str, refund_id: str) -> dict[str, Any]:
+        data = read_json(self.client.get(f"orders/{int(order_id)}/refunds/{int(refund_id)}"))
+        assert isinstance(data, dict)
+        return data
+
+    def normalize_refund(self, payload: dict[str, Any], currency: str) -> Refund:
+        try:
+            return normalize_refund(payload, currency)
+        except (KeyError, ValueError, TypeError) as exc:
+            raise PermanentError(
+                f"refund {payload.get('id')} could not be read: {exc}",
+                "check the refund in WooCommerce; if it looks right, report this to Kobling "
+                "with the received payload from the log",
+                code="normalize",
+            ) from exc
 
     def normalize(self, payload: dict[str, Any]) -> Order:
         try:
@@ -226,4 +243,33 @@ def normalize_order(payload: Mapping[str, Any], vat_keys: list[str]) -> Order:
             discount=_money(payload.get("discount_total"), cur),
         ),
         note=str(payload.get("customer_note") or ""),
+    )
+
+
+def normalize_refund(payload: Mapping[str, Any], currency: str) -> Refund:
+    """A refund of ``GET /orders/{id}/refunds/{id}`` (§5): negative lines become positive."""
+    lines = []
+    for item in payload.get("line_items") or []:
+        original = next(
+            (
+                str(m.get("value"))
+                for m in item.get("meta_data") or []
+                if m.get("key") == "_refunded_item_id"
+            ),
+            str(item.get("id")),
+        )
+        lines.append(
+            RefundLine(
+                order_line_id=original,
+                quantity=abs(to_decimal(item.get("quantity") or 0)),
+                net=Money(-to_decimal(item.get("total") or "0"), currency),
+                tax=Money(-to_decimal(item.get("total_tax") or "0"), currency),
+            )
+        )
+    return Refund(
+        source_id=str(payload["id"]),
+        amount=Money(to_decimal(payload.get("amount") or "0"), currency),
+        reason=str(payload.get("reason") or ""),
+        created_at=parse_gmt(payload.get("date_created_gmt")),
+        lines=tuple(lines),
     )
