@@ -1,4 +1,4 @@
-"""WooCommerce REST v3 order payloads for scenario tests, as ``GET /wc/v3/orders/{id}`` returns them.
+"""WooCommerce REST v3 order payloads for scenario tests, as ``GET /orders/{id}`` returns them.
 
 The layout follows the fact sheet (shared/reference/apis/woocommerce.md §4) and the docs'
 sample order 727: amounts are strings with two decimals, a line's ``total`` is net after

@@ -110,6 +110,14 @@ class PlannedCustomer:
     currency: str
     vat_zone: VatZone
     is_business: bool
+    ean: str = ""
+
+    @property
+    def kind(self) -> str:
+        """b2c, b2b or ean (a public customer invoiced electronically through its EAN/GLN)."""
+        if self.ean:
+            return "ean"
+        return "b2b" if self.is_business else "b2c"
 
 
 @dataclass(frozen=True)
@@ -214,7 +222,8 @@ def _plan_customer(
         phone=customer.phone,
         currency=order.currency,
         vat_zone=sale.zone,
-        is_business=customer.is_business,
+        is_business=customer.is_business or bool(billing.company),
+        ean=customer.ean,
     )
 
 

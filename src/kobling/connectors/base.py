@@ -79,7 +79,8 @@ class TargetDocument:
 @dataclass(frozen=True)
 class CustomerResult:
     number: str
-    action: Literal["matched", "created"]
+    action: Literal["matched", "created", "updated", "collective"]
+    notes: tuple[str, ...] = ()
 
 
 class InvoiceTarget(Protocol):

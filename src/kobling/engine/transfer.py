@@ -113,7 +113,16 @@ def customer_step(key: str, connection_id: int, plan: DocumentPlan) -> str:
         return known
     result = target_for(cfg).ensure_customer(plan.customer)
     repo.put_binding(rt.db, cfg.target.id, "customer", cache_key, result.number)
-    _snap(key, "customer", {"number": result.number, "action": result.action, "match": cache_key})
+    _snap(
+        key,
+        "customer",
+        {
+            "number": result.number,
+            "action": result.action,
+            "match": cache_key,
+            "notes": list(result.notes),
+        },
+    )
     return result.number
 
 

@@ -18,7 +18,7 @@ class EconomicCredentials(BaseModel):
 
 
 CustomerMatchField = Literal[
-    "email", "corporate_identification_number", "vat_number", "ean", "customer_number"
+    "email", "corporate_identification_number", "vat_number", "ean", "customer_number", "phone"
 ]
 
 
@@ -32,8 +32,20 @@ class EconomicTargetSettings(BaseModel):
     customer_match_field: CustomerMatchField = Field(
         default="email", description="Field an existing customer is found by"
     )
-    customer_group_domestic: int = Field(default=1, ge=1)
-    customer_group_foreign: int = Field(default=2, ge=1)
+    customer_group_b2c: int = Field(default=1, ge=1, description="Group of consumers")
+    customer_group_b2b: int = Field(default=2, ge=1, description="Group of business customers")
+    customer_group_ean: int = Field(
+        default=2, ge=1, description="Group of public customers invoiced by EAN"
+    )
+    collective_customer: int | None = Field(
+        default=None,
+        ge=1,
+        description="Put every consumer (B2C) order on this one customer; the invoice's "
+        "recipient still carries the buyer's name and address",
+    )
+    update_customers: bool = Field(
+        default=False, description="Update a matched customer whose name or address changed"
+    )
     payment_terms: int = Field(default=1, ge=1, description="Payment terms number")
     layout: int = Field(default=19, ge=1, description="Layout number of the invoice")
     vat_zone_domestic: int = Field(default=1, ge=1)

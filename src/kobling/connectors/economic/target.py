@@ -21,7 +21,10 @@ from kobling.connectors.economic.escaping import escape_self_link_id
 from kobling.connectors.economic.settings import EconomicCredentials, EconomicTargetSettings
 from kobling.errors import PermanentError
 
+UPDATABLE = ("name", "email", "address", "zip", "city", "country", "telephoneAndFaxNumber")
+
 MATCH_PROPERTIES = {
+    "phone": "telephoneAndFaxNumber",
     "email": "email",
     "corporate_identification_number": "corporateIdentificationNumber",
     "vat_number": "vatNumber",
@@ -34,6 +37,32 @@ def country_name(code: str) -> str:
     """e-conomic's ``country`` is free text (max 50), not an ISO code (§4)."""
     country = pycountry.countries.get(alpha_2=code)
     return str(country.name)[:50] if country else code
+
+
+class Fitter:
+    """Cuts values to e-conomic's maximum lengths, and remembers every cut.
+
+    Nothing is cut silently: the full texts go into the invoice's notes and the transfer's log.
+    """
+
+    def __init__(self) -> None:
+        self.cuts: list[tuple[str, str, int]] = []
+
+    def __call__(self, label: str, value: str, limit: int) -> str:
+        if len(value) <= limit:
+            return value
+        self.cuts.append((label, value, limit))
+        return value[:limit]
+
+    def report(self) -> tuple[str, ...]:
+        return tuple(
+            f"{label} was longer than e-conomic's {limit} characters; the full text is in the "
+            f"invoice's notes: {full!r}"
+            for label, full, limit in self.cuts
+        )
+
+    def notes(self) -> str:
+        return "; ".join(f"{label} in full: {full}" for label, full, _ in self.cuts)
 
 
 def _compact(data: dict[str, Any]) -> dict[str, Any]:
@@ -82,7 +111,10 @@ class EconomicTarget:
         existing = self.find_document(plan.reference)
         if existing is not None:
             return existing
-        draft = self.client.post("invoices/drafts", self.draft_body(plan, customer_number))
+        fit = Fitter()
+        draft = self.client.post("invoices/drafts", self.draft_body(plan, customer_number, fit))
+        if fit.cuts:
+            draft = {**draft, "kobling_truncated": list(fit.report())}
         return TargetDocument(
             str(draft["draftInvoiceNumber"]), "draft", draft.get("grossAmount"), draft
         )
@@ -113,9 +145,12 @@ class EconomicTarget:
             str(booked["bookedInvoiceNumber"]), "booked", booked.get("grossAmount"), booked
         )
 
-    def draft_body(self, plan: DocumentPlan, customer_number: str) -> dict[str, Any]:
+    def draft_body(
+        self, plan: DocumentPlan, customer_number: str, fit: Fitter | None = None
+    ) -> dict[str, Any]:
+        fit = fit or Fitter()
         customer = plan.customer
-        return _compact(
+        body = _compact(
             {
                 "date": plan.document_date.isoformat(),
                 "currency": plan.currency,
@@ -123,18 +158,22 @@ class EconomicTarget:
                 "paymentTerms": {"paymentTermsNumber": self.settings.payment_terms},
                 "layout": {"layoutNumber": self.settings.layout},
                 "recipient": {
-                    "name": customer.name[:250],
-                    "address": customer.street[:250],
-                    "zip": customer.postcode[:50],
-                    "city": customer.city[:250],
+                    "name": fit("recipient name", customer.name, 250),
+                    "address": fit("recipient address", customer.street, 250),
+                    "zip": fit("recipient postcode", customer.postcode, 50),
+                    "city": fit("recipient city", customer.city, 250),
+                    "ean": customer.ean[:13],
                     "country": country_name(customer.country),
                     "vatZone": {"vatZoneNumber": self._zone(customer.vat_zone)},
                 },
                 "references": {"other": plan.reference},
                 "notes": self._notes(plan),
-                "lines": [self._line(i, line) for i, line in enumerate(plan.lines, start=1)],
+                "lines": [self._line(i, line, fit) for i, line in enumerate(plan.lines, start=1)],
             }
         )
+        if fit.cuts:
+            body.setdefault("notes", {})["textLine2"] = fit.notes()[:1000]
+        return body
 
     @staticmethod
     def _notes(plan: DocumentPlan) -> dict[str, str]:
@@ -148,12 +187,13 @@ class EconomicTarget:
         return {"heading": f"Order {plan.reference}"[:250]}
 
     @staticmethod
-    def _line(number: int, line: PlannedLine) -> dict[str, Any]:
+    def _line(number: int, line: PlannedLine, fit: Fitter) -> dict[str, Any]:
         return {
             "lineNumber": number,
             "sortKey": number,
             "product": {"productNumber": line.product_number},
-            "description": line.description[:2500] or line.product_number,
+            "description": fit(f"line {number} text", line.description, 2500)
+            or line.product_number,
             "quantity": line.quantity,
             "unitNetPrice": line.unit_net_price,
         }
@@ -168,6 +208,10 @@ class EconomicTarget:
     # -- customers ------------------------------------------------------------------------
 
     def ensure_customer(self, customer: PlannedCustomer) -> CustomerResult:
+        collective = self.settings.collective_customer
+        if collective is not None and customer.kind == "b2c":
+            self._check_collective(collective)
+            return CustomerResult(str(collective), "collective")
         prop = MATCH_PROPERTIES[customer.match_field]
         for found in self.client.find("customers", prop, customer.match_value):
             if found.get("barred"):
@@ -177,29 +221,62 @@ class EconomicTarget:
                     "lift the bar on the customer in e-conomic, then retry the transfer",
                     code="customer_barred",
                 )
-            return CustomerResult(str(found["customerNumber"]), "matched")
-        created = self.client.post("customers", self.customer_body(customer))
-        return CustomerResult(str(created["customerNumber"]), "created")
+            return self._maybe_update(found, customer)
+        fit = Fitter()
+        created = self.client.post("customers", self.customer_body(customer, fit))
+        return CustomerResult(str(created["customerNumber"]), "created", fit.report())
 
-    def customer_body(self, customer: PlannedCustomer) -> dict[str, Any]:
-        group = (
-            self.settings.customer_group_domestic
-            if customer.country == self.settings.seller_country
-            else self.settings.customer_group_foreign
-        )
+    def _check_collective(self, number: int) -> None:
+        try:
+            self.client.get(f"customers/{number}")
+        except PermanentError as exc:
+            if exc.code == "404":
+                raise PermanentError(
+                    f"the collective customer {number} for consumer orders does not exist in "
+                    "e-conomic",
+                    f"create customer {number} in e-conomic, or change "
+                    "target.collective_customer in the connection settings",
+                    code="collective_customer",
+                ) from exc
+            raise
+
+    def _maybe_update(self, found: dict[str, Any], customer: PlannedCustomer) -> CustomerResult:
+        number = str(found["customerNumber"])
+        fit = Fitter()
+        wanted = self.customer_body(customer, fit)
+        # Only what the shop knows is compared: an empty field in the shop never erases
+        # what the bookkeeper entered in e-conomic.
+        changed = [k for k in UPDATABLE if k in wanted and wanted[k] != found.get(k)]
+        if not changed or not self.settings.update_customers:
+            return CustomerResult(number, "matched")
+        # PUT overwrites the whole document (fact sheet §1): start from what e-conomic has.
+        current = self.client.get(f"customers/{number}")
+        for key in changed:
+            current[key] = wanted[key]
+        current.pop("self", None)
+        self.client.put(f"customers/{number}", _compact(current))
+        return CustomerResult(number, "updated", (*fit.report(), f"updated {', '.join(changed)}"))
+
+    def customer_body(self, customer: PlannedCustomer, fit: Fitter) -> dict[str, Any]:
+        group = {
+            "b2c": self.settings.customer_group_b2c,
+            "b2b": self.settings.customer_group_b2b,
+            "ean": self.settings.customer_group_ean,
+        }[customer.kind]
         body: dict[str, Any] = {
-            "name": customer.name[:255],
+            "name": fit("customer name", customer.name, 255),
             "currency": customer.currency,
             "customerGroup": {"customerGroupNumber": group},
             "paymentTerms": {"paymentTermsNumber": self.settings.payment_terms},
             "vatZone": {"vatZoneNumber": self._zone(customer.vat_zone)},
-            "email": customer.email[:255],
-            "address": customer.street[:510],
-            "zip": customer.postcode[:30],
-            "city": customer.city[:50],
+            "email": fit("customer e-mail", customer.email, 255),
+            "address": fit("customer address", customer.street, 510),
+            "zip": fit("customer postcode", customer.postcode, 30),
+            "city": fit("customer city", customer.city, 50),
             "country": country_name(customer.country),
-            "telephoneAndFaxNumber": customer.phone[:255],
-            "corporateIdentificationNumber": customer.vat_number[:40],
+            "telephoneAndFaxNumber": fit("customer phone", customer.phone, 255),
+            "corporateIdentificationNumber": fit("VAT number", customer.vat_number, 40),
+            "ean": fit("EAN", customer.ean, 40),
         }
         if customer.match_field == "customer_number" and customer.match_value.isdigit():
             body["customerNumber"] = int(customer.match_value)

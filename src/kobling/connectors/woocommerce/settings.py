@@ -50,6 +50,11 @@ class WooCommerceSourceSettings(BaseModel):
         description="order meta_data keys EU VAT plugins store the VAT number under",
     )
 
+    ean_meta_keys: list[str] = Field(
+        default=["_billing_ean", "billing_ean", "_ean", "ean", "_billing_gln", "gln"],
+        description="order meta_data keys holding the customer's EAN/GLN (public customers)",
+    )
+
     @field_validator("eligible_states")
     @classmethod
     def _known_states(cls, states: list[str]) -> list[str]:

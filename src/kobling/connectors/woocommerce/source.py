@@ -95,7 +95,9 @@ class WooCommerceSource:
 
     def normalize(self, payload: dict[str, Any]) -> Order:
         try:
-            return normalize_order(payload, self.settings.vat_number_meta_keys)
+            return normalize_order(
+                payload, self.settings.vat_number_meta_keys, self.settings.ean_meta_keys
+            )
         except (KeyError, ValueError, TypeError) as exc:
             raise PermanentError(
                 f"order {payload.get('number') or payload.get('id')} could not be read: {exc}",
@@ -137,7 +139,9 @@ def _address(data: Mapping[str, Any] | None) -> Address | None:
     )
 
 
-def _customer(payload: Mapping[str, Any], vat_keys: list[str]) -> Customer:
+def _customer(
+    payload: Mapping[str, Any], vat_keys: list[str], ean_keys: list[str] | None = None
+) -> Customer:
     billing = _address(payload.get("billing")) or Address(country="")
     customer_id = payload.get("customer_id") or 0
     return Customer(
@@ -146,6 +150,7 @@ def _customer(payload: Mapping[str, Any], vat_keys: list[str]) -> Customer:
         email=billing.email.lower(),
         phone=billing.phone,
         vat_number=_meta(payload, vat_keys).replace(" ", "").upper(),
+        ean=_meta(payload, ean_keys or []).replace(" ", ""),
     )
 
 
@@ -168,7 +173,9 @@ def _line(item: Mapping[str, Any], currency: str) -> OrderLine:
     )
 
 
-def normalize_order(payload: Mapping[str, Any], vat_keys: list[str]) -> Order:
+def normalize_order(
+    payload: Mapping[str, Any], vat_keys: list[str], ean_keys: list[str] | None = None
+) -> Order:
     """The canonical order of a WooCommerce REST v3 order document."""
     cur = str(payload.get("currency") or "USD")
     created = parse_gmt(payload.get("date_created_gmt"))
@@ -196,7 +203,7 @@ def normalize_order(payload: Mapping[str, Any], vat_keys: list[str]) -> Order:
         created_at=created,
         modified_at=modified,
         paid_at=paid,
-        customer=_customer(payload, vat_keys),
+        customer=_customer(payload, vat_keys, ean_keys),
         shipping_address=_address(payload.get("shipping")),
         prices_include_tax=bool(payload.get("prices_include_tax")),
         lines=tuple(_line(item, cur) for item in payload.get("line_items") or []),
