@@ -115,6 +115,8 @@ def create_sandbox_integration(
             "source": {"eligible_states": ["processing", "completed"]},
             "target": {"invoice_mode": "book", **(target_settings or {})},
             "use_webhooks": use_webhooks,
+            # The sandbox books at once; a real connection starts with a booking trial.
+            "booking_trial_days": 0,
         },
     )
     return repo.add_connection(

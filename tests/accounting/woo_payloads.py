@@ -183,7 +183,7 @@ def woo_order(
     completed_local, completed_gmt = _dates((paid or created) if status == "completed" else None)
 
     line_items = [_line_item(number, i, spec) for i, spec in enumerate(lines)]
-    shipping_lines = [
+    shipping_lines: list[dict[str, Any]] = [
         {
             "id": number * 100 + 40 + i,
             "method_title": title,
@@ -196,7 +196,7 @@ def woo_order(
         }
         for i, (title, amount, tax) in enumerate(shipping)
     ]
-    fee_lines = [
+    fee_lines: list[dict[str, Any]] = [
         {
             "id": number * 100 + 60 + i,
             "name": name,
@@ -209,7 +209,7 @@ def woo_order(
         }
         for i, (name, amount, tax, status_) in enumerate(fees)
     ]
-    coupon_lines = [
+    coupon_lines: list[dict[str, Any]] = [
         {
             "id": number * 100 + 80 + i,
             "code": code,
@@ -221,7 +221,7 @@ def woo_order(
     ]
     shipping_tax = _sum([s["total_tax"] for s in shipping_lines])
     cart_tax = _sum([x["total_tax"] for x in line_items] + [f["total_tax"] for f in fee_lines])
-    tax_lines = []
+    tax_lines: list[dict[str, Any]] = []
     if _d(cart_tax) != 0 or _d(shipping_tax) != 0:
         tax_lines.append(
             {

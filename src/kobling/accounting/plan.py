@@ -132,6 +132,7 @@ class DocumentPlan:
     rounding: Decimal = ZERO
     kind: str = "invoice"  # or "credit_note"
     credits: str = ""  # the invoice a credit note credits
+    payment_method: str = ""
 
     @property
     def net(self) -> Decimal:
@@ -170,6 +171,7 @@ def plan_invoice(order: Order, policy: PlanPolicy) -> DocumentPlan:
         source_gross=order.totals.gross.amount,
         decisions=tuple(decisions),
         rounding=rounding,
+        payment_method=order.payment_method,
     )
 
 
@@ -457,3 +459,37 @@ def _with_rounding(
     order: Order, policy: PlanPolicy, lines: list[PlannedLine], decisions: list[Decision]
 ) -> tuple[list[PlannedLine], Decimal]:
     return even_out(order.totals.gross.amount, order.currency, policy, lines, decisions)
+
+
+@dataclass(frozen=True)
+class PlannedPayment:
+    """A payment received at checkout, to be registered against the booked invoice."""
+
+    method: str
+    amount: Decimal
+    currency: str
+    paid_on: date
+    text: str
+
+
+def plan_payment(order: Order, settled_methods: list[str]) -> tuple[PlannedPayment | None, str]:
+    """The payment to register, or None with the reason why not."""
+    method = order.payment_method
+    if not method:
+        return None, "the order has no payment method"
+    if method not in settled_methods:
+        return None, f"payment method {method!r} is not settled at checkout (no payment entry)"
+    if order.paid_at is None:
+        return None, "the order is not paid yet"
+    payment = order.payments[0] if order.payments else None
+    reference = f" ({payment.transaction_id})" if payment and payment.transaction_id else ""
+    return (
+        PlannedPayment(
+            method=method,
+            amount=order.totals.gross.amount,
+            currency=order.currency,
+            paid_on=order.paid_at.date(),
+            text=f"Payment order {order.number} {method}{reference}",
+        ),
+        f"paid by {method} on {order.paid_at:%Y-%m-%d}",
+    )

@@ -13,7 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal, Protocol
 
-from kobling.accounting.plan import DocumentPlan, PlannedCustomer
+from kobling.accounting.plan import DocumentPlan, PlannedCustomer, PlannedPayment
 from kobling.domain.order import Order, Refund
 
 
@@ -97,5 +97,9 @@ class InvoiceTarget(Protocol):
     def create_document(self, plan: DocumentPlan, customer_number: str) -> TargetDocument: ...
 
     def book(self, document: TargetDocument) -> TargetDocument: ...
+
+    def register_payment(self, document: TargetDocument, payment: PlannedPayment) -> dict[str, Any]:
+        """Record a payment against a booked invoice, once (looked up before it is created)."""
+        ...
 
     def close(self) -> None: ...

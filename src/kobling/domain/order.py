@@ -130,6 +130,7 @@ class Order:
     payments: tuple[Payment, ...] = ()
     refunds: tuple[Refund, ...] = ()
     note: str = ""
+    payment_method: str = ""
     extra: dict[str, str] = field(default_factory=dict)
 
     def content_hash(self) -> str:

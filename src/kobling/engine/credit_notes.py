@@ -99,7 +99,7 @@ def _credit(
     payload = with_retries(fetch_refund_step, key, connection_id, order.source_id, refund_id)
     refund = normalize_refund_step(key, connection_id, payload, order.currency)
     plan = credit_plan_step(key, connection_id, order, refund, invoice_id)
-    return _write_document(key, connection_id, plan)
+    return _write_document(key, connection_id, plan, order)
 
 
 @DBOS.workflow()

@@ -45,6 +45,25 @@ class EngineSettings(BaseModel):
         default="", description="Product (on a balance account) for sold gift cards"
     )
     gift_card_skus: list[str] = Field(default=[], description="SKUs that are gift cards")
+    draft_payment_methods: list[str] = Field(
+        default=[],
+        description="Payment methods whose invoices are never booked automatically (left as "
+        "drafts), e.g. cash on delivery",
+    )
+    settled_payment_methods: list[str] = Field(
+        default=[],
+        description="Payment methods whose money is received at checkout: their payment is "
+        "registered in the accounting system",
+    )
+    booking_trial_days: int = Field(
+        default=14,
+        ge=0,
+        description="Invoices stay drafts for this many days after activation unless booking "
+        "is confirmed earlier",
+    )
+    booking_confirmed: bool = Field(
+        default=False, description="The user checked the trial drafts and switched booking on"
+    )
 
 
 def _problems(prefix: str, error: ValidationError) -> list[str]:

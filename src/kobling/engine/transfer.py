@@ -14,15 +14,17 @@ lost response finds its own earlier work.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from dbos import DBOS
 
-from kobling.accounting.plan import DocumentPlan, PlanPolicy, plan_invoice
+from kobling.accounting.plan import DocumentPlan, PlanPolicy, plan_invoice, plan_payment
 from kobling.connectors.base import TargetDocument
 from kobling.domain.order import Order
 from kobling.domain.serialize import to_jsonable
+from kobling.engine.booking import BookingDecision, booking_decision
 from kobling.engine.connectors import connection, target_for
 from kobling.engine.retry import with_retries
 from kobling.engine.runtime import runtime
@@ -161,9 +163,18 @@ def settle_step(key: str, outcome: str, reason: str, fix: str, document_id: str 
     _snap(key, outcome, {"reason": reason, "fix": fix, "document": document_id})
 
 
-def _write_document(key: str, connection_id: int, plan: DocumentPlan) -> tuple[str, str]:
+@DBOS.step()
+def booking_step(key: str, connection_id: int, order: Order) -> BookingDecision:
+    cfg = connection(connection_id)
+    decision = booking_decision(cfg.settings, order, cfg.activated_at, datetime.now(UTC))
+    _snap(key, "booking decision", {"book": decision.book, "reason": decision.reason})
+    return decision
+
+
+def _write_document(
+    key: str, connection_id: int, plan: DocumentPlan, order: Order
+) -> tuple[str, str]:
     """find by reference → customer → products → create → book; returns (document id, why)."""
-    settings = connection(connection_id).settings
     noun = "credit note" if plan.kind == "credit_note" else "invoice"
     found = with_retries(find_step, key, connection_id, plan.reference)
     if found is not None and found.state == "booked":
@@ -171,10 +182,11 @@ def _write_document(key: str, connection_id: int, plan: DocumentPlan) -> tuple[s
     customer_number = with_retries(customer_step, key, connection_id, plan)
     with_retries(products_step, key, connection_id, plan)
     document = with_retries(create_step, key, connection_id, plan, customer_number)
-    if settings.get("target", {}).get("invoice_mode", "book") == "book":
+    booking = booking_step(key, connection_id, order)
+    if booking.book:
         document = with_retries(book_step, key, connection_id, document)
         return document.id, f"booked as {noun} {document.id}"
-    return f"draft:{document.id}", f"created as draft {noun} {document.id}"
+    return f"draft:{document.id}", f"created as draft {noun} {document.id} ({booking.reason})"
 
 
 def _deliver(key: str, connection_id: int, order: Order) -> tuple[str, str]:
@@ -182,10 +194,31 @@ def _deliver(key: str, connection_id: int, order: Order) -> tuple[str, str]:
     mapped = map_step(key, order)
     validate_step(key, mapped)
     plan = plan_step(key, connection_id, mapped)
-    document_id, reason = _write_document(key, connection_id, plan)
-    note_step(key, "payment", {"registered": False, "why": "payment registration not configured"})
+    document_id, reason = _write_document(key, connection_id, plan, mapped)
+    if document_id.startswith("draft:"):
+        note_step(key, "payment", {"registered": False, "why": "the invoice is a draft"})
+    else:
+        with_retries(payment_step, key, connection_id, document_id, mapped)
     note_step(key, "email", {"sent": False, "why": "invoice e-mail not configured"})
     return document_id, reason
+
+
+@DBOS.step()
+def payment_step(key: str, connection_id: int, document_id: str, order: Order) -> None:
+    cfg = connection(connection_id)
+    payment, why = plan_payment(order, list(cfg.settings.get("settled_payment_methods", [])))
+    if payment is None:
+        _snap(key, "payment", {"registered": False, "why": why})
+        return
+    target = target_for(cfg)
+    found = target.find_document(order.number)
+    if found is None or found.id != document_id:
+        raise TransientError(
+            f"invoice {document_id} was not found again to register the payment",
+            "Kobling retries by itself",
+        )
+    result = target.register_payment(found, payment)
+    _snap(key, "payment", {"registered": True, "why": why, "payment": payment, **result})
 
 
 def run_settled(key: str, work: Callable[[], tuple[str, str]]) -> str:

@@ -58,6 +58,7 @@ class ConnectionConfig:
     entity: str
     action: str
     start_date: datetime | None
+    activated_at: datetime | None
     settings: dict[str, Any]
     source: SystemConfig
     target: SystemConfig
@@ -192,6 +193,7 @@ def load_connection(db: Database, box: CredentialBox, connection_id: int) -> Con
             entity=c.entity,
             action=c.action,
             start_date=c.integration.start_date or c.activated_at,
+            activated_at=c.activated_at,
             settings=dict(c.settings or {}),
             source=_system_config(box, c.source_system),
             target=_system_config(box, c.target_system),

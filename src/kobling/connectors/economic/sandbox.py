@@ -6,18 +6,21 @@ is loaded at runtime (see :mod:`kobling.connectors.economic.sandbox_spec`) and d
 filterable and sortable properties and body validation.
 
 What it serves: customers and products (GET, POST, PUT), draft invoices (GET, POST, DELETE, PDF,
-booking instructions), booking (POST /invoices/booked), booked invoices (GET, PDF) and the master
+booking instructions), booking (POST /invoices/booked), booked invoices (GET, PDF), the master
 data an invoice refers to (VAT zones, payment terms, layouts, customer and product groups,
-units, currencies, accounting years), plus a minimal ``GET /self``.
+units, currencies, accounting years), journals with customer-payment vouchers (§10, see
+:mod:`kobling.connectors.economic.sandbox_journals`), plus a minimal ``GET /self``.
 
 What it deliberately does not do:
 
 * Demo tokens (``demo``/``?demo=true``, §2) are not supported: only the configured tokens pass.
 * VAT is simplified: a line's rate is its product group's rate when the invoice's
   ``recipient.vatZone`` is 1 (Domestic), else 0 (EU reverse charge, export). The real API
-  derives it from the product group's sales accounts per zone.
-* Exchange rates are fixed, illustrative numbers; journals, vouchers and payments are not
-  simulated, so ``remainder`` stays equal to ``grossAmount``.
+  derives it from the product group's sales accounts per zone. Groups with other rates (One-Stop-
+  Shop, reduced rates) are configured with :meth:`EconomicSandbox.add_product_group`.
+* Exchange rates are fixed, illustrative numbers. Payment vouchers stay unbooked in their
+  journal, as the API cannot book a journal (§10), so ``remainder`` stays equal to
+  ``grossAmount``; :meth:`EconomicSandbox.payments_for_invoice` shows what was registered.
 
 For fault tests a :class:`FaultInjector` makes requests fail the way networks and servers do:
 ``error500`` (nothing written), ``timeout`` (sleep, then 504, nothing written),
@@ -60,7 +63,34 @@ from kobling.connectors.economic.escaping import (
     unescape_self_link_id,
 )
 from kobling.connectors.economic.sandbox_filters import QueryError, query_collection
-from kobling.connectors.economic.sandbox_spec import ErrorNode, SpecCatalog
+from kobling.connectors.economic.sandbox_journals import (
+    JOURNALS_SPEC_PATH,
+    VOUCHERS_SPEC_PATH,
+    VoucherContext,
+    build_voucher,
+    check_open_date,
+    check_voucher,
+    link_journal,
+    link_voucher,
+    seed_journals,
+    vouchers_list_spec,
+)
+from kobling.connectors.economic.sandbox_journals import (
+    payments_for_invoice as _payments_for_invoice,
+)
+from kobling.connectors.economic.sandbox_spec import (
+    E_BARRED,
+    E_DOES_NOT_EXIST,
+    E_DUPLICATE,
+    E_MISMATCH,
+    E_NO_IDENTIFIER,
+    E_REQUIRED,
+    E_SCALE,
+    EndpointSpec,
+    ErrorNode,
+    SpecCatalog,
+    decimal_places,
+)
 from kobling.connectors.economic.sandbox_spec import validate_body as validate_against_spec
 from kobling.connectors.jsonutil import dumps
 
@@ -75,18 +105,10 @@ _ZERO: Final = Decimal("0.00")
 _DOMESTIC_ZONE: Final = 1
 
 # Error codes: e-conomic's documented ones (§11), then the simulator's own SIM- codes for cases
-# whose real codes are not documented (§14); connectors must not depend on the SIM- codes.
-E_DOES_NOT_EXIST: Final = "E06000"
-E_NO_IDENTIFIER: Final = "E04500"
+# whose real codes are not documented (§14); connectors must not depend on the SIM- codes. The
+# codes shared with the journal rules live in sandbox_spec.
 E_QUANTITY_MISSING: Final = "E04730"
-E_SCALE: Final = "E04740"
-E_REQUIRED: Final = "SIM-REQUIRED"
-E_DUPLICATE: Final = "SIM-DUPLICATE"
-E_BARRED: Final = "SIM-BARRED"
-E_CLOSED_YEAR: Final = "SIM-CLOSED-YEAR"
-E_NO_YEAR: Final = "SIM-NO-ACCOUNTING-YEAR"
 E_NO_LINES: Final = "SIM-NO-LINES"
-E_MISMATCH: Final = "SIM-MISMATCH"
 
 
 def round_half_up(value: Decimal) -> Decimal:
@@ -319,6 +341,11 @@ class _Kind:
     path: str
     id_key: str
     numeric: bool = True
+    spec_path: str = ""  # the collection's path in the spec, when it differs from ``path``
+
+    @property
+    def list_spec_path(self) -> str:
+        return self.spec_path or f"/{self.path}"
 
 
 _KINDS: Final = {
@@ -334,6 +361,7 @@ _KINDS: Final = {
     "units": _Kind("units", "unitNumber"),
     "currencies": _Kind("currencies", "code", numeric=False),
     "accounting-years": _Kind("accounting-years", "year", numeric=False),
+    "journals": _Kind("journals", "journalNumber", spec_path=JOURNALS_SPEC_PATH),
 }
 _MASTER_DATA: Final = (
     "vat-zones",
@@ -356,8 +384,16 @@ _REFERENCES: Final = {
     "productGroup": "product-groups",
     "unit": "units",
     "draftInvoice": "invoices/drafts",
+    "journal": "journals",
+    "accountingYear": "accounting-years",
+    "currency": "currencies",  # an object only on journal entries; invoices carry the code
 }
-_PRODUCT_GROUP_VAT: Final = {1: Decimal("25.00"), 2: _ZERO, 3: _ZERO}
+# The seeded product groups: number -> (name, VAT rate in % on the domestic VAT zone).
+_SEED_PRODUCT_GROUPS: Final = {
+    1: ("Goods with VAT", Decimal("25.00")),
+    2: ("Services without VAT", _ZERO),
+    3: ("Rounding, no VAT", _ZERO),
+}
 _CURRENCIES: Final = {  # code: (name, ISO number, DKK per 100 units; fixed, illustrative)
     "DKK": ("Danish krone", "208", Decimal("100")),
     "EUR": ("Euro", "978", Decimal("746.00")),
@@ -371,7 +407,6 @@ _CURRENCIES: Final = {  # code: (name, ISO number, DKK per 100 units; fixed, ill
 def _seed_master_data() -> dict[str, dict[Any, dict[str, Any]]]:
     """The agreement's setup as given in the brief: what a fresh demo agreement offers."""
     zones = [(1, "Domestic"), (2, "EU"), (3, "Abroad")]
-    groups = [(1, "Goods with VAT"), (2, "Services without VAT"), (3, "Rounding, no VAT")]
     return {
         "vat-zones": {
             n: {
@@ -395,7 +430,10 @@ def _seed_master_data() -> dict[str, dict[Any, dict[str, Any]]]:
             1: {"customerGroupNumber": 1, "name": "Domestic customers"},
             2: {"customerGroupNumber": 2, "name": "Foreign customers"},
         },
-        "product-groups": {n: {"productGroupNumber": n, "name": name} for n, name in groups},
+        "product-groups": {
+            n: {"productGroupNumber": n, "name": name}
+            for n, (name, _) in _SEED_PRODUCT_GROUPS.items()
+        },
         "units": {1: {"unitNumber": 1, "name": "stk."}},
         "currencies": {
             code: {"code": code, "name": name, "isoNumber": iso}
@@ -455,12 +493,7 @@ def _base_url(request: Request) -> str:
     return f"{request.url.scheme}://{request.url.netloc}{root}"
 
 
-def _scale(value: int | Decimal) -> int:
-    """Decimal places as written: e-conomic is .NET, whose decimals keep trailing zeros."""
-    if isinstance(value, int):
-        return 0
-    exponent = value.as_tuple().exponent
-    return -exponent if isinstance(exponent, int) and exponent < 0 else 0
+_scale = decimal_places
 
 
 # --- PDF ----------------------------------------------------------------------------------
@@ -503,10 +536,12 @@ def _pdf_document(lines: Sequence[str]) -> bytes:
 
 @dataclass
 class _State:
-    """Everything a reset restores: stored documents by collection, and number counters."""
+    """Everything a reset restores: stored documents by collection, number counters and the
+    VAT rate of each product group (by group number)."""
 
     store: dict[str, dict[Any, dict[str, Any]]]
     counters: dict[str, int] = field(default_factory=dict)
+    group_rates: dict[int, Decimal] = field(default_factory=dict)
 
 
 class EconomicSandbox:
@@ -534,6 +569,7 @@ class EconomicSandbox:
         self.faults = FaultInjector()
         self.requests: list[tuple[str, str, int]] = []
         self._listeners: list[Callable[[str, str, int], None]] = []
+        self._added_groups: dict[int, tuple[str, Decimal]] = {}
         self._lock = threading.Lock()
         self._state = self._fresh_state()
         self._routes = self._build_routes()
@@ -559,6 +595,37 @@ class EconomicSandbox:
 
     def booked_invoices(self) -> list[dict[str, Any]]:
         return self._snapshot("invoices/booked")
+
+    def vouchers(self) -> list[dict[str, Any]]:
+        """Every voucher of every journal, by accounting year and voucher number (§10)."""
+        with self._lock:
+            return copy.deepcopy(self._ordered_vouchers())
+
+    def payments_for_invoice(self, booked_invoice_number: int) -> list[dict[str, Any]]:
+        """The ``customerPayments`` entries whose ``customerInvoice`` is this booked invoice.
+
+        They sit unbooked in their journal, so the invoice's ``remainder`` does not change.
+        """
+        with self._lock:
+            return _payments_for_invoice(self._ordered_vouchers(), booked_invoice_number)
+
+    def add_product_group(self, number: int, name: str, rate: Decimal) -> None:
+        """Add (or redefine) product group ``number``: its lines carry ``rate`` % VAT on the
+        domestic VAT zone (0 on the others), e.g. ``add_product_group(11, "Goods DE 19% (OSS)",
+        Decimal(19))`` for One-Stop-Shop sales, or a reduced rate.
+
+        Agreement setup, like the listeners: it survives :meth:`reset`.
+        """
+        if isinstance(number, bool) or not isinstance(number, int) or number < 1:
+            raise ValueError("number must be a whole number of at least 1")
+        if not isinstance(name, str) or not name.strip():
+            raise ValueError("name must not be empty")
+        value = Decimal(str(rate))
+        if not value.is_finite() or not 0 <= value <= 100 or decimal_places(value) > 2:
+            raise ValueError("rate must be a percentage from 0 to 100 with at most 2 decimals")
+        with self._lock:
+            self._added_groups[number] = (name, value)
+            _put_product_group(self._state, number, name, value)
 
     def close_accounting_year(self, year: str) -> None:
         """Close a year, so booking an invoice dated in it fails (§8)."""
@@ -589,11 +656,21 @@ class EconomicSandbox:
         with self._lock:
             return copy.deepcopy(list(self._state.store[kind_name].values()))
 
+    def _ordered_vouchers(self) -> list[dict[str, Any]]:
+        """Stored vouchers (keyed by (year, voucherNumber)) in that order; call under the lock."""
+        vouchers = self._state.store["vouchers"]
+        return [vouchers[key] for key in sorted(vouchers)]
+
     def _fresh_state(self) -> _State:
         store = _seed_master_data()
-        for name in ("customers", "products", "invoices/drafts", "invoices/booked"):
+        for name in ("customers", "products", "invoices/drafts", "invoices/booked", "vouchers"):
             store[name] = {}
-        return _State(store)
+        store["journals"] = seed_journals()
+        state = _State(store)
+        groups = {**_SEED_PRODUCT_GROUPS, **self._added_groups}
+        for number, (name, rate) in groups.items():
+            _put_product_group(state, number, name, rate)
+        return state
 
     # -- ASGI entry point -----------------------------------------------------------------
 
@@ -704,6 +781,15 @@ class EconomicSandbox:
         for name in ("customers", "products", "invoices/drafts", "invoices/booked", *_MASTER_DATA):
             table.append(("GET", f"/{name}", self._list_handler(name)))
             table.append(("GET", f"/{name}/{item}", self._item_handler(name)))
+        journals = "/(?:journals|journals-experimental)"  # today's name, and the 2019 one (§10)
+        voucher = r"(?P<year>[^/]+)-(?P<number>\d+)"
+        table += [
+            ("GET", journals, self._list_handler("journals")),
+            ("GET", f"{journals}/{item}", self._item_handler("journals")),
+            ("GET", f"{journals}/{item}/vouchers", self._list_vouchers),
+            ("POST", f"{journals}/{item}/vouchers", self._create_voucher),
+            ("GET", f"{journals}/{item}/vouchers/{voucher}", self._get_voucher),
+        ]
         return [_Route(m, re.compile(p), h) for m, p, h in table]
 
     def _list_handler(self, kind_name: str) -> Handler:
@@ -728,18 +814,34 @@ class EconomicSandbox:
     def _list(self, call: _Call, kind_name: str) -> Response:
         """A collection with filter, sort and pagination (§3)."""
         kind = _KINDS[kind_name]
-        spec = self.catalog.get("GET", f"/{kind.path}")
-        everything = list(self._state.store[kind_name].values())
+        return self._collection(
+            call,
+            list(self._state.store[kind_name].values()),
+            self.catalog.get("GET", kind.list_spec_path),
+            kind,
+            lambda document: self._render(call, kind_name, document),
+            call.link(kind_name),
+        )
+
+    def _collection(
+        self,
+        call: _Call,
+        documents: list[dict[str, Any]],
+        spec: EndpointSpec,
+        kind: _Kind,
+        render: Callable[[dict[str, Any]], dict[str, Any]],
+        url: str,
+    ) -> Response:
         try:
             page = query_collection(
-                everything, call.query.multi_items(), spec, kind.id_key, numeric_id=kind.numeric
+                documents, call.query.multi_items(), spec, kind.id_key, numeric_id=kind.numeric
             )
         except QueryError as exc:
             raise ApiError(400, exc.message, exc.hint) from None
         body = {
-            "collection": [self._render(call, kind_name, document) for document in page.items],
-            "pagination": page.pagination(call.link(kind_name)),
-            "self": call.link(kind_name) + (f"?{call.raw_query}" if call.raw_query else ""),
+            "collection": [render(dict(document)) for document in page.items],
+            "pagination": page.pagination(url),
+            "self": url + (f"?{call.raw_query}" if call.raw_query else ""),
         }
         return _json_response(200, body)
 
@@ -755,6 +857,8 @@ class EconomicSandbox:
                 "bookingInstructions": f"{own}/templates/booking-instructions",
                 "self": f"{own}/templates",
             }
+        if kind_name == "journals":
+            link_journal(out, call.base, own)
         out["self"] = own
         return out
 
@@ -1012,7 +1116,8 @@ class EconomicSandbox:
         """(rate, amount) of a line: the product group's rate in the domestic zone, else 0."""
         product = self._state.store["products"][line["product"]["productNumber"]]
         group = product["productGroup"]["productGroupNumber"]
-        rate = _PRODUCT_GROUP_VAT.get(group, _ZERO) if zone == _DOMESTIC_ZONE else _ZERO
+        rates = self._state.group_rates
+        rate = rates.get(group, _ZERO) if zone == _DOMESTIC_ZONE else _ZERO
         return rate, round_half_up(line["totalNetAmount"] * rate / 100)
 
     def _exchange_rate(self, draft: dict[str, Any]) -> Decimal:
@@ -1105,28 +1210,9 @@ class EconomicSandbox:
 
     def _check_booking_date(self, issued: str, errors: ErrorNode) -> None:
         """Booking needs an open accounting year around the invoice date (§8)."""
-        year = next(
-            (
-                y
-                for y in self._state.store["accounting-years"].values()
-                if y["fromDate"] <= issued <= y["toDate"]
-            ),
-            None,
+        check_open_date(
+            self._state.store["accounting-years"], issued, errors.child("date"), action="book"
         )
-        if year is None:
-            errors.child("date").add(
-                E_NO_YEAR,
-                f"The date {issued} is not within any accounting year.",
-                value=issued,
-                hint="Create the accounting year in e-conomic, or use another date.",
-            )
-        elif year.get("closed"):
-            errors.child("date").add(
-                E_CLOSED_YEAR,
-                f"The accounting year {year['year']} is closed; cannot book on {issued}.",
-                value=issued,
-                hint="Open the accounting year (or period) in e-conomic, or use another date.",
-            )
 
     def _booked_from(self, draft: dict[str, Any], number: int) -> dict[str, Any]:
         """The booked invoice: the draft's document plus number, line VAT and remainder."""
@@ -1138,6 +1224,68 @@ class EconomicSandbox:
         booked["remainder"] = booked["grossAmount"]
         booked["remainderInBaseCurrency"] = booked["grossAmountInBaseCurrency"]
         return booked
+
+    # -- journals and payment vouchers (§10) ----------------------------------------------
+
+    def _list_vouchers(self, call: _Call) -> Response:
+        journal = self._find(call, "journals")["journalNumber"]
+        vouchers = [v for v in self._ordered_vouchers() if v["journal"]["journalNumber"] == journal]
+        # Ordered by (year, number) here; the stable sort by year keeps the numbers in order.
+        kind = _Kind("vouchers", "accountingYear.year", numeric=False)
+        return self._collection(
+            call,
+            vouchers,
+            vouchers_list_spec(self.catalog.get("GET", VOUCHERS_SPEC_PATH)),
+            kind,
+            lambda document: self._render_voucher(call, document),
+            f"{call.link('journals', journal)}/vouchers",
+        )
+
+    def _get_voucher(self, call: _Call) -> Response:
+        journal = self._find(call, "journals")["journalNumber"]
+        year = _parse_id(_KINDS["accounting-years"], call.params["year"])
+        voucher = self._state.store["vouchers"].get((year, int(call.params["number"])))
+        if voucher is None or voucher["journal"]["journalNumber"] != journal:
+            raise ApiError(404, "Not found.", f"There is no resource at {call.path}.")
+        return _json_response(200, self._render_voucher(call, voucher))
+
+    def _create_voucher(self, call: _Call) -> Response:
+        """Register customer payments as one unbooked voucher; 201 with an array (§10)."""
+        journal = self._find(call, "journals")
+        document, errors = self._parse_body(call, VOUCHERS_SPEC_PATH)
+        context = VoucherContext(
+            store=self._state.store,
+            journal=journal,
+            base_currency=self.base_currency,
+            resolve=lambda container, key, node: self._resolve(call, container, key, node),
+            rate_for=lambda code, given: self._exchange_rate(
+                {"currency": code, "exchangeRate": given}
+            ),
+        )
+        year = check_voucher(document, context, errors)
+        if errors or year is None:
+            raise _validation_error(errors)
+        number = document.get("voucherNumber")
+        if number is None:
+            number = self._next_voucher_number(year)
+        voucher = build_voucher(document, context, year, int(number))
+        self._state.store["vouchers"][(year, voucher["voucherNumber"])] = voucher
+        body = [self._render_voucher(call, voucher)]
+        return _json_response(201, body, {"Location": body[0]["self"]})
+
+    def _next_voucher_number(self, year: str) -> int:
+        """Voucher numbers run per accounting year and are never reused."""
+        counter = f"vouchers/{year}"
+        used = max((n for y, n in self._state.store["vouchers"] if y == year), default=0)
+        number = max(used, self._state.counters.get(counter, 0)) + 1
+        self._state.counters[counter] = number
+        return int(number)
+
+    def _render_voucher(self, call: _Call, voucher: Mapping[str, Any]) -> dict[str, Any]:
+        out = copy.deepcopy(dict(voucher))
+        _link_references(out, call)
+        link_voucher(out, call.base)
+        return out
 
     def _draft_pdf(self, call: _Call) -> Response:
         draft = self._find(call, "invoices/drafts")
@@ -1186,6 +1334,11 @@ def _link_references(value: Any, call: _Call) -> None:
         if kind_name and isinstance(item, dict) and _KINDS[kind_name].id_key in item:
             item["self"] = call.link(kind_name, item[_KINDS[kind_name].id_key])
         _link_references(item, call)
+
+
+def _put_product_group(state: _State, number: int, name: str, rate: Decimal) -> None:
+    state.store["product-groups"][number] = {"productGroupNumber": number, "name": name}
+    state.group_rates[number] = rate
 
 
 def _without(document: Mapping[str, Any], *keys: str) -> dict[str, Any]:

@@ -27,11 +27,22 @@ from pathlib import Path
 from typing import Any, Final
 
 __all__ = [
+    "E_BARRED",
+    "E_CLOSED_YEAR",
+    "E_DOES_NOT_EXIST",
+    "E_DUPLICATE",
+    "E_MISMATCH",
+    "E_NOT_SIMULATED",
+    "E_NO_IDENTIFIER",
+    "E_NO_YEAR",
+    "E_REQUIRED",
+    "E_SCALE",
     "SPEC_RELATIVE_PATH",
     "EndpointSpec",
     "ErrorNode",
     "PropertySpec",
     "SpecCatalog",
+    "decimal_places",
     "find_spec_path",
     "validate_body",
 ]
@@ -41,8 +52,19 @@ log = logging.getLogger(__name__)
 SPEC_RELATIVE_PATH: Final = Path("reference/specs/e-conomic/restdocs-2019-endpoints.json")
 SHARED_DIR_ENV: Final = "KOBLING_SHARED_DIR"
 
+# e-conomic's documented codes (fact sheet §11), used by the simulator's own checks.
+E_DOES_NOT_EXIST: Final = "E06000"
+E_NO_IDENTIFIER: Final = "E04500"
+E_SCALE: Final = "E04740"
+# The simulator's own codes, for cases whose real codes are not documented (§14).
 E_NULL: Final = "SIM-NULL"
 E_REQUIRED: Final = "SIM-REQUIRED"
+E_DUPLICATE: Final = "SIM-DUPLICATE"
+E_BARRED: Final = "SIM-BARRED"
+E_CLOSED_YEAR: Final = "SIM-CLOSED-YEAR"
+E_NO_YEAR: Final = "SIM-NO-ACCOUNTING-YEAR"
+E_MISMATCH: Final = "SIM-MISMATCH"
+E_NOT_SIMULATED: Final = "SIM-NOT-SIMULATED"
 E_TYPE: Final = "SIM-TYPE"
 E_MAX_LENGTH: Final = "SIM-MAXLENGTH"
 E_MIN_LENGTH: Final = "SIM-MINLENGTH"
@@ -231,6 +253,17 @@ _FALLBACK: Final[dict[tuple[str, str], dict[str, Any]]] = {
             "references.other": (_S, 250),
             "lines.description": (_S, 2500),
         },
+    },
+    ("POST", "/journals-experimental/:journalNumber/vouchers"): {
+        "required": (
+            "accountingYear",
+            "entries.customerPayments.amount",
+            "entries.customerPayments.date",
+        ),
+        "props": {"entries.customerPayments.text": (_S, 250)},
+    },
+    ("GET", "/journals-experimental"): {
+        "filterable": {"journalNumber": _I, "name": _S},
     },
     ("GET", "/customers"): {
         "filterable": {
@@ -507,6 +540,14 @@ def _is_full_date(value: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def decimal_places(value: int | Decimal) -> int:
+    """Decimal places as written: e-conomic is .NET, whose decimals keep trailing zeros."""
+    if isinstance(value, int):
+        return 0
+    exponent = value.as_tuple().exponent
+    return -exponent if isinstance(exponent, int) and exponent < 0 else 0
 
 
 def _check_range(value: int | Decimal, prop: PropertySpec, node: ErrorNode) -> None:

@@ -62,6 +62,17 @@ class EconomicTargetSettings(BaseModel):
         default=3, ge=1, description="A product group without VAT, for rounding lines"
     )
     untaxed_shipping_product: str = Field(default="SHIPPING0", max_length=25)
+    payment_terms_by_method: dict[str, int] = Field(
+        default={}, description="Payment terms number per shop payment method"
+    )
+    payment_journal: int | None = Field(
+        default=None, ge=1, description="Journal (daybook) customer payments are entered in"
+    )
+    payment_contra_accounts: dict[str, int] = Field(
+        default={},
+        description="Contra account per payment method (bank, PSP clearing); the journal's "
+        "default when absent",
+    )
     vat_product_groups: dict[str, int] = Field(
         default={"25": 1, "0": 2},
         description="Product group per VAT rate on the domestic zone (or per VAT code such as "

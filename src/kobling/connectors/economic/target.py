@@ -13,7 +13,7 @@ from typing import Any
 
 import pycountry
 
-from kobling.accounting.plan import DocumentPlan, PlannedCustomer, PlannedLine
+from kobling.accounting.plan import DocumentPlan, PlannedCustomer, PlannedLine, PlannedPayment
 from kobling.accounting.vat import VatZone
 from kobling.connectors.base import CustomerResult, TargetDocument
 from kobling.connectors.economic.client import EconomicClient
@@ -155,7 +155,7 @@ class EconomicTarget:
                 "date": plan.document_date.isoformat(),
                 "currency": plan.currency,
                 "customer": {"customerNumber": int(customer_number)},
-                "paymentTerms": {"paymentTermsNumber": self.settings.payment_terms},
+                "paymentTerms": {"paymentTermsNumber": self._terms(plan.payment_method)},
                 "layout": {"layoutNumber": self.settings.layout},
                 "recipient": {
                     "name": fit("recipient name", customer.name, 250),
@@ -198,12 +198,59 @@ class EconomicTarget:
             "unitNetPrice": line.unit_net_price,
         }
 
+    def _terms(self, method: str) -> int:
+        return self.settings.payment_terms_by_method.get(method, self.settings.payment_terms)
+
     def _zone(self, zone: VatZone) -> int:
         return {
             VatZone.DOMESTIC: self.settings.vat_zone_domestic,
             VatZone.EU: self.settings.vat_zone_eu,
             VatZone.ABROAD: self.settings.vat_zone_abroad,
         }[zone]
+
+    # -- payments -------------------------------------------------------------------------
+
+    def register_payment(self, document: TargetDocument, payment: PlannedPayment) -> dict[str, Any]:
+        """A customer-payment voucher in the configured journal (fact sheet §10).
+
+        Vouchers stay unbooked until the bookkeeper books the journal; the invoice's remainder
+        changes only then. Before creating, the journal is searched for a payment entry that
+        already names this invoice, so a retried step never enters a payment twice.
+        """
+        journal = self.settings.payment_journal
+        if journal is None:
+            raise PermanentError(
+                f"payment by {payment.method} should be registered, but no payment journal is "
+                "configured",
+                "set target.payment_journal to the journal (daybook) for customer payments, or "
+                "remove the method from settled_payment_methods",
+                code="payment_journal",
+            )
+        invoice = int(document.id)
+        for voucher in self.client.collection(f"journals/{journal}/vouchers"):
+            for existing in voucher.get("entries", {}).get("customerPayments", []):
+                if existing.get("customerInvoice") == invoice:
+                    return {"action": "found", "voucher": voucher.get("voucherNumber")}
+        entry: dict[str, Any] = {
+            "customer": {"customerNumber": int(document.data["customer"]["customerNumber"])},
+            # A payment reduces the customer's balance: a credit, entered as a negative amount.
+            "amount": -payment.amount,
+            "currency": {"code": payment.currency},
+            "date": payment.paid_on.isoformat(),
+            "text": payment.text[:250],
+            "customerInvoice": invoice,
+        }
+        account = self.settings.payment_contra_accounts.get(payment.method)
+        if account is not None:
+            entry["contraAccount"] = {"accountNumber": account}
+        body = {
+            "accountingYear": {"year": str(payment.paid_on.year)},
+            "journal": {"journalNumber": journal},
+            "entries": {"customerPayments": [entry]},
+        }
+        created = self.client.post(f"journals/{journal}/vouchers", body)
+        first = created[0] if isinstance(created, list) and created else created
+        return {"action": "created", "voucher": (first or {}).get("voucherNumber")}
 
     # -- customers ------------------------------------------------------------------------
 

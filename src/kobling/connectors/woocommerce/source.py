@@ -250,6 +250,7 @@ def normalize_order(
             discount=_money(payload.get("discount_total"), cur),
         ),
         note=str(payload.get("customer_note") or ""),
+        payment_method=str(payload.get("payment_method") or ""),
     )
 
 
