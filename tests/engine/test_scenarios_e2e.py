@@ -165,15 +165,6 @@ def test_held_and_skipped_scenarios_book_nothing(engine: Engine) -> None:
     assert _ledger(engine) == {}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "plan books taxable fees (25%) and non-taxable fees (0%) on the one fee product "
-        "(target.fee_product), and shipping at 25% and at 0% (after zero-rated goods) on the "
-        "one shipping product; e-conomic takes a line's VAT from its product's group, so the "
-        "second rate is held with code product_group"
-    ),
-)
 @pytest.mark.parametrize(
     "pair",
     [

@@ -27,6 +27,7 @@ from kobling.accounting.vat import (
     category_of,
     classify,
     decide,
+    local_date,
 )
 from kobling.domain.money import round_half_up
 from kobling.domain.order import Order
@@ -45,10 +46,12 @@ class PlanPolicy:
     oss: bool = False
     tax_point: str = "order_date"
     tax_classes: Mapping[str, str] = field(default_factory=dict)
+    timezone: str = "Europe/Copenhagen"
     rounding_tolerance: Decimal = Decimal("0.05")
     shipping_product: str = "SHIPPING"
     untaxed_shipping_product: str = "SHIPPING0"
     fee_product: str = "FEE"
+    untaxed_fee_product: str = "FEE0"
     rounding_product: str = "ROUNDING"
     fallback_product: str = ""
     gift_card_product: str = ""
@@ -58,7 +61,9 @@ class PlanPolicy:
 
     @property
     def vat(self) -> VatPolicy:
-        return VatPolicy(self.seller_country, self.oss, self.tax_point, self.tax_classes)
+        return VatPolicy(
+            self.seller_country, self.oss, self.tax_point, self.tax_classes, self.timezone
+        )
 
 
 @dataclass(frozen=True)
@@ -164,7 +169,7 @@ def plan_invoice(order: Order, policy: PlanPolicy) -> DocumentPlan:
     lines, rounding = _with_rounding(order, policy, lines, decisions)
     return DocumentPlan(
         reference=order.number,
-        document_date=order.created_at.date(),
+        document_date=local_date(order.created_at, policy.timezone),
         currency=order.currency,
         customer=customer,
         lines=tuple(lines),
@@ -333,6 +338,31 @@ def ancillary_decision(sale: Sale, lines: list[PlannedLine], policy: PlanPolicy)
     return VatDecision(top.vat_rate, "ancillary", top.vat_code, f"follows the goods: {top.reason}")
 
 
+def ancillary_product(base: str, untaxed: str, decision: VatDecision, sale: Sale) -> str:
+    """Shipping and fee products per VAT rate.
+
+    Ledgers such as e-conomic take a line's VAT from its product, so one product cannot carry
+    two rates: 0% goes on the untaxed product, the seller's standard rate on the base product,
+    any other rate on ``<base>-<rate>`` (e.g. ``SHIPPING-12``).
+    """
+    if not sale.rate_country:
+        return base  # reverse charge or export: 0% by the VAT zone, whatever the product
+    if decision.rate == 0:
+        return untaxed
+    if decision.rate == _standard_rate(sale):
+        return base
+    return f"{base}-{decision.rate.normalize():f}"[:25]
+
+
+def _standard_rate(sale: Sale) -> Decimal | None:
+    if not sale.rate_country:
+        return None
+    try:
+        return decide(sale, "standard").rate
+    except PermanentError:
+        return None
+
+
 def _shipping_lines(
     order: Order, policy: PlanPolicy, sale: Sale, lines: list[PlannedLine]
 ) -> list[PlannedLine]:
@@ -362,7 +392,9 @@ def _shipping_lines(
         planned.append(
             PlannedLine(
                 "shipping",
-                policy.shipping_product,
+                ancillary_product(
+                    policy.shipping_product, policy.untaxed_shipping_product, decision, sale
+                ),
                 method,
                 Decimal(1),
                 net,
@@ -386,7 +418,7 @@ def _fee_lines(
             planned.append(
                 PlannedLine(
                     "fee",
-                    policy.fee_product,
+                    policy.untaxed_fee_product,
                     name,
                     Decimal(1),
                     fee.net.amount,
@@ -401,7 +433,7 @@ def _fee_lines(
         planned.append(
             PlannedLine(
                 "fee",
-                policy.fee_product,
+                ancillary_product(policy.fee_product, policy.untaxed_fee_product, decision, sale),
                 name,
                 Decimal(1),
                 fee.net.amount,

@@ -20,9 +20,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 from stdnum.eu import vat as eu_vat
 
@@ -69,6 +70,9 @@ class VatPolicy:
     oss: bool = False
     tax_point: str = "order_date"  # or "paid_date"
     tax_classes: Mapping[str, str] = field(default_factory=dict)
+    # Dates are the seller's local dates: an order at 22:30 UTC on 31 August is a
+    # 1 September order in Copenhagen and Helsinki, and its VAT is September's.
+    timezone: str = "Europe/Copenhagen"
 
 
 @dataclass(frozen=True)
@@ -98,10 +102,14 @@ def destination_country(order: Order) -> str:
     return shipping or order.customer.billing.country
 
 
+def local_date(moment: datetime, timezone: str) -> date:
+    return moment.astimezone(ZoneInfo(timezone)).date()
+
+
 def tax_point(order: Order, policy: VatPolicy) -> date:
     if policy.tax_point == "paid_date" and order.paid_at is not None:
-        return order.paid_at.date()
-    return order.created_at.date()
+        return local_date(order.paid_at, policy.timezone)
+    return local_date(order.created_at, policy.timezone)
 
 
 def vat_number_verdict(customer: Customer) -> tuple[bool, str]:
@@ -140,7 +148,7 @@ def classify(order: Order, policy: VatPolicy) -> Sale:
             point,
             f"domestic sale in {seller}",
         )
-    if not is_eu(country):
+    if not is_eu(country, point):
         return Sale(
             SaleKind.EXPORT,
             country,
@@ -150,6 +158,19 @@ def classify(order: Order, policy: VatPolicy) -> Sale:
             f"export to {country}, outside the EU: 0% VAT",
         )
     valid, verdict = vat_number_verdict(order.customer)
+    if valid and order.customer.billing.country == seller:
+        # An intra-community supply needs a buyer registered in another member state than
+        # the one the goods leave (VAT Directive art. 138): a buyer with a number from the
+        # seller's own country pays the seller's VAT, wherever the goods go.
+        return Sale(
+            SaleKind.DOMESTIC,
+            country,
+            seller,
+            VatZone.DOMESTIC,
+            point,
+            f"business customer with a {verdict} from {seller}, the seller's own country: "
+            f"no reverse charge, the seller's {seller} VAT",
+        )
     if valid:
         return Sale(
             SaleKind.EU_BUSINESS,

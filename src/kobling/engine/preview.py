@@ -78,8 +78,12 @@ def _split_settings(flat: dict[str, Any]) -> tuple[dict[str, Any], datetime | No
         if key == "eligible_states":
             settings["source"]["eligible_states"] = value
         elif key == "start_date":
-            day = date.fromisoformat(str(value)[:10])
-            start = datetime.combine(day, time(0), tzinfo=UTC)
+            text = str(value)
+            if "T" in text:
+                moment = datetime.fromisoformat(text)
+                start = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+            else:
+                start = datetime.combine(date.fromisoformat(text), time(0), tzinfo=UTC)
         else:
             settings[key] = value
     return settings, start

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from kobling.connectors import registry
 
@@ -32,6 +33,10 @@ class EngineSettings(BaseModel):
         default="DK", pattern="^[A-Z]{2}$", description="Where the shop is VAT registered"
     )
     oss: bool = Field(default=False, description="The shop uses the EU One-Stop-Shop")
+    timezone: str = Field(
+        default="Europe/Copenhagen",
+        description="The seller's time zone: invoice dates and VAT dates are its local dates",
+    )
     tax_point: Literal["order_date", "paid_date"] = Field(
         default="order_date", description="The date whose VAT rates apply"
     )
@@ -64,6 +69,19 @@ class EngineSettings(BaseModel):
     booking_confirmed: bool = Field(
         default=False, description="The user checked the trial drafts and switched booking on"
     )
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        return _check_timezone(value)
+
+
+def _check_timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{name!r} is not a time zone such as 'Europe/Copenhagen'") from None
+    return name
 
 
 def _problems(prefix: str, error: ValidationError) -> list[str]:

@@ -48,6 +48,8 @@ def policy_for(settings: dict[str, Any]) -> PlanPolicy:
         shipping_product=str(target.get("shipping_product", "SHIPPING")),
         untaxed_shipping_product=str(target.get("untaxed_shipping_product", "SHIPPING0")),
         fee_product=str(target.get("fee_product", "FEE")),
+        untaxed_fee_product=str(target.get("untaxed_fee_product", "FEE0")),
+        timezone=str(settings.get("timezone", "Europe/Copenhagen")),
         rounding_product=str(target.get("rounding_product", "ROUNDING")),
         fallback_product=str(settings.get("fallback_product", "")),
         gift_card_product=str(settings.get("gift_card_product", "")),

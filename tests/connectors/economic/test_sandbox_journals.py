@@ -6,16 +6,20 @@ in each test; required properties and max lengths are read from the spec file, n
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from kobling.connectors.economic import sandbox_spec
 from kobling.connectors.economic.sandbox import EconomicSandbox
-from tests.connectors.economic.test_sandbox import (  # noqa: F401 - api, sandbox, server: fixtures
+from tests.connectors.economic import test_sandbox
+from tests.connectors.economic.test_sandbox import (
+    AUTH,
     _Switch,
-    api,
     body_of,
     codes,
     customer_body,
@@ -24,11 +28,14 @@ from tests.connectors.economic.test_sandbox import (  # noqa: F401 - api, sandbo
     line,
     post,
     product_body,
-    sandbox,
-    server,
     spec_entry,
-    spec_endpoints,
 )
+
+# The fixtures of test_sandbox: one uvicorn server per module, a fresh sandbox per test.
+server = test_sandbox.server
+sandbox = test_sandbox.sandbox
+api = test_sandbox.api
+spec_endpoints = test_sandbox.spec_endpoints
 
 VOUCHERS_SPEC = "/journals-experimental/:journalNumber/vouchers"
 
@@ -110,9 +117,7 @@ def entry_errors(response: httpx.Response) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("prefix", ["/journals", "/journals-experimental"])
-def test_journal_1_is_seeded(
-    api: httpx.Client, server: tuple[str, _Switch], prefix: str
-) -> None:
+def test_journal_1_is_seeded(api: httpx.Client, server: tuple[str, _Switch], prefix: str) -> None:
     base = server[0]
     listing = body_of(api.get(prefix))
     assert [j["journalNumber"] for j in listing["collection"]] == [1]
@@ -314,12 +319,9 @@ def test_bulk_array_body_is_rejected(api: httpx.Client, sandbox: EconomicSandbox
     assert sandbox.vouchers() == []
 
 
-@pytest.mark.parametrize("closed", ["2026"])
-def test_closed_year_rejects_the_voucher(
-    api: httpx.Client, sandbox: EconomicSandbox, closed: str
-) -> None:
+def test_closed_year_rejects_the_voucher(api: httpx.Client, sandbox: EconomicSandbox) -> None:
     setup(api)
-    sandbox.close_accounting_year(closed)
+    sandbox.close_accounting_year("2026")
     errors = errors_of(post(api, "/journals/1/vouchers", voucher_body()))
     assert codes(errors["accountingYear"]) == ["SIM-CLOSED-YEAR"]
     entry = errors["entries"]["customerPayments"][0]
@@ -344,6 +346,46 @@ def test_required_properties_and_text_length_come_from_the_spec(
     assert codes(entry_errors(too_long)["text"]) == ["SIM-MAXLENGTH"]
     assert sandbox.vouchers() == []
     create_voucher(api, voucher_body(payment(text="x" * limit)))
+
+
+def test_voucher_rules_hold_without_the_journal_spec(
+    server: tuple[str, _Switch], tmp_path: Path
+) -> None:
+    """A spec file without the journal endpoints: amount, date and accountingYear stay required."""
+    spec = tmp_path / "spec.json"
+    spec.write_text(json.dumps({"endpoints": []}))
+    bare = EconomicSandbox(spec_path=spec)
+    server[1].app = bare.app
+    with httpx.Client(base_url=server[0], headers=AUTH) as client:
+        setup(client)
+        entry = _without(_without(payment(), "amount"), "date")
+        body = voucher_body(entry, accountingYear="2026")
+        errors = errors_of(post(client, "/journals/1/vouchers", body))
+        assert codes(errors["accountingYear"]) == ["E04500"]  # not an object
+        first = errors["entries"]["customerPayments"][0]
+        assert codes(first["amount"]) == codes(first["date"]) == ["SIM-REQUIRED"]
+        assert bare.vouchers() == []
+        assert client.get(
+            "/journals/1/vouchers", params={"filter": "voucherNumber$eq:1"}
+        ).is_success
+
+
+def test_voucher_rules_with_the_built_in_fallback_spec(
+    server: tuple[str, _Switch], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sandbox_spec, "find_spec_path", lambda: None)
+    fallback = EconomicSandbox()
+    assert fallback.catalog.source == "built-in fallback"
+    server[1].app = fallback.app
+    with httpx.Client(base_url=server[0], headers=AUTH) as client:
+        setup(client)
+        too_long = post(client, "/journals/1/vouchers", voucher_body(payment(text="x" * 251)))
+        assert codes(entry_errors(too_long)["text"]) == ["SIM-MAXLENGTH"]
+        assert body_of(client.get("/journals", params={"filter": "name$eq:Kassekladde"}))[
+            "collection"
+        ]
+        created = post(client, "/journals/1/vouchers", voucher_body())
+        assert created.status_code == 201, created.text
 
 
 # --- inspection, faults, listeners --------------------------------------------------------

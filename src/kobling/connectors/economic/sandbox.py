@@ -342,6 +342,7 @@ class _Kind:
     id_key: str
     numeric: bool = True
     spec_path: str = ""  # the collection's path in the spec, when it differs from ``path``
+    aliases: tuple[str, ...] = ()  # other paths of the collection, accepted in self links
 
     @property
     def list_spec_path(self) -> str:
@@ -361,7 +362,12 @@ _KINDS: Final = {
     "units": _Kind("units", "unitNumber"),
     "currencies": _Kind("currencies", "code", numeric=False),
     "accounting-years": _Kind("accounting-years", "year", numeric=False),
-    "journals": _Kind("journals", "journalNumber", spec_path=JOURNALS_SPEC_PATH),
+    "journals": _Kind(
+        "journals",
+        "journalNumber",
+        spec_path=JOURNALS_SPEC_PATH,
+        aliases=("journals-experimental",),
+    ),
 }
 _MASTER_DATA: Final = (
     "vat-zones",
@@ -1253,6 +1259,8 @@ class EconomicSandbox:
         """Register customer payments as one unbooked voucher; 201 with an array (§10)."""
         journal = self._find(call, "journals")
         document, errors = self._parse_body(call, VOUCHERS_SPEC_PATH)
+        if errors.errors:  # not an object (a bulk array, say): nothing more to check
+            raise _validation_error(errors)
         context = VoucherContext(
             store=self._state.store,
             journal=journal,
@@ -1314,11 +1322,12 @@ def _parse_id(kind: _Kind, segment: str) -> Any:
 def _id_from_self(link: str, kind: _Kind) -> Any:
     """The id at the end of a self link to ``kind``, or None if it is not such a link."""
     path = urlsplit(link).path.rstrip("/")
-    marker = f"/{kind.path}/"
-    if marker not in path:
-        return None
-    segment = unquote(path.rsplit(marker, 1)[1])
-    return None if "/" in segment else _parse_id(kind, segment)
+    for name in (kind.path, *kind.aliases):
+        marker = f"/{name}/"
+        if marker in path:
+            segment = unquote(path.rsplit(marker, 1)[1])
+            return None if "/" in segment else _parse_id(kind, segment)
+    return None
 
 
 def _link_references(value: Any, call: _Call) -> None:

@@ -62,6 +62,7 @@ class EconomicTargetSettings(BaseModel):
         default=3, ge=1, description="A product group without VAT, for rounding lines"
     )
     untaxed_shipping_product: str = Field(default="SHIPPING0", max_length=25)
+    untaxed_fee_product: str = Field(default="FEE0", max_length=25)
     payment_terms_by_method: dict[str, int] = Field(
         default={}, description="Payment terms number per shop payment method"
     )
