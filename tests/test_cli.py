@@ -82,6 +82,20 @@ def test_demo_transfers_every_eligible_order_exactly_once(tmp_path: Path) -> Non
     ):
         assert stage in stages
     assert shown["document"] == done["document"]
+    # Ending the booking trial stores the confirmation in the connection's settings.
+    assert "booking is on" in _kobling(
+        "connections", "confirm-booking", "sandbox-orders", "--data-dir", data_dir
+    )
+    from kobling.store import repository as repo
+    from kobling.store.database import Database
+
+    db = Database(f"sqlite:///{tmp_path / 'demo' / 'kobling.sqlite'}")
+    connection_id = repo.find_connection_id(db, "sandbox-orders")
+    with db.session() as session:
+        from kobling.store.models import Connection
+
+        assert session.get(Connection, connection_id).settings["booking_confirmed"] is True
+    db.dispose()
 
 
 def _kobling(*args: str) -> str:

@@ -20,6 +20,8 @@ app = typer.Typer(
 )
 transfers_app = typer.Typer(help="Inspect transfers.", no_args_is_help=True)
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+connections_app = typer.Typer(help="Connections and their settings.", no_args_is_help=True)
+app.add_typer(connections_app, name="connections")
 app.add_typer(transfers_app, name="transfers")
 app.add_typer(db_app, name="db")
 
@@ -240,6 +242,40 @@ def transfers_show(
     for stage in data["stages"]:
         typer.echo(f"--- {stage['stage']} ({stage['at']})")
         typer.echo(json.dumps(stage["data"], indent=2)[:4000])
+
+
+@connections_app.command("list")
+def connections_list(data_dir: DataDir = Path("var")) -> None:
+    """Integrations and their connections."""
+    from kobling.store import repository as repo
+
+    rt = _open(data_dir)
+    for integration in repo.list_integrations(rt.db):
+        typer.echo(f"{integration['name']} ({'active' if integration['active'] else 'inactive'})")
+        for c in integration["connections"]:
+            typer.echo(f"  {c['name']}: {c['entity']}s")
+
+
+@connections_app.command("confirm-booking")
+def connections_confirm_booking(
+    name: Annotated[str, typer.Argument(help="Connection name")],
+    data_dir: DataDir = Path("var"),
+) -> None:
+    """End the booking trial: the drafts were checked, book invoices from now on."""
+    from kobling.engine.settings import validate_connection_settings
+    from kobling.store import repository as repo
+
+    rt = _open(data_dir)
+    connection_id = repo.find_connection_id(rt.db, name)
+    if connection_id is None:
+        typer.echo(f"no connection {name!r}: see `kobling connections list`", err=True)
+        raise typer.Exit(1)
+    cfg = repo.load_connection(rt.db, rt.box, connection_id)
+    settings = validate_connection_settings(
+        cfg.source.kind, cfg.target.kind, {**cfg.settings, "booking_confirmed": True}
+    )
+    repo.update_connection_settings(rt.db, connection_id, settings)
+    typer.echo(f"booking is on for {name}: new invoices are booked")
 
 
 @db_app.command("upgrade")

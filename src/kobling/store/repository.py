@@ -537,3 +537,11 @@ def next_source_id(db: Database, connection_id: int, floor: int) -> int:
         ids = s.scalars(select(Transfer.source_id).where(Transfer.connection_id == connection_id))
         numbers = [int(i) for i in ids if i.isdigit()]
     return max([floor - 1, *numbers]) + 1
+
+
+def update_connection_settings(db: Database, connection_id: int, settings: dict[str, Any]) -> None:
+    """Replace a connection's settings (callers validate them first)."""
+    with db.session() as s:
+        s.execute(
+            update(Connection).where(Connection.id == connection_id).values(settings=settings)
+        )

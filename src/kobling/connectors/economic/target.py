@@ -250,7 +250,10 @@ class EconomicTarget:
         }
         created = self.client.post(f"journals/{journal}/vouchers", body)
         first = created[0] if isinstance(created, list) and created else created
-        return {"action": "created", "voucher": (first or {}).get("voucherNumber")}
+        result = {"action": "created", "voucher": (first or {}).get("voucherNumber")}
+        if len(payment.text) > 250:
+            result["truncated"] = f"voucher text cut to 250 characters; in full: {payment.text}"
+        return result
 
     # -- customers ------------------------------------------------------------------------
 
