@@ -57,7 +57,10 @@ def test_demo_transfers_every_eligible_order_exactly_once(tmp_path: Path) -> Non
     assert summary["totals_mismatched"] == 0
     # Every other order is skipped with its reason.
     assert summary["transferred"] + sum(summary["skipped"].values()) == 200
-    assert all("not eligible" in reason or "start date" in reason for reason in summary["skipped"])
+    assert all(
+        "not eligible" in reason or "start date" in reason or reason == "cancelled before transfer"
+        for reason in summary["skipped"]
+    )
     # The same data seen through `kobling transfers list|show`.
     data_dir = str(tmp_path / "demo")
     listed = json.loads(

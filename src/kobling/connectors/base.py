@@ -98,6 +98,20 @@ class InvoiceTarget(Protocol):
 
     def book(self, document: TargetDocument) -> TargetDocument: ...
 
+    def update_document(
+        self, document_id: str, plan: DocumentPlan, customer_number: str
+    ) -> TargetDocument:
+        """Overwrite a draft that was not booked yet with the order's new data."""
+        ...
+
+    def credit_document(self, document_id: str, reference: str, note: str) -> TargetDocument:
+        """Credit a booked document in full (a credit note of all its lines), once."""
+        ...
+
+    def delete_document(self, document_id: str) -> None:
+        """Delete a draft that was not booked."""
+        ...
+
     def register_payment(self, document: TargetDocument, payment: PlannedPayment) -> dict[str, Any]:
         """Record a payment against a booked invoice, once (looked up before it is created)."""
         ...

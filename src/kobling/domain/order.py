@@ -133,6 +133,28 @@ class Order:
     payment_method: str = ""
     extra: dict[str, str] = field(default_factory=dict)
 
+    def document_hash(self) -> str:
+        """A hash of what the invoice is made of: customer, lines, shipping, fees, totals.
+
+        Status, payments, refunds and dates are left out: an order moving from processing to
+        completed, or being refunded, has not been *edited*; its invoice stays right.
+        """
+        data = to_jsonable(self)
+        assert isinstance(data, dict)
+        kept = (
+            "currency",
+            "customer",
+            "lines",
+            "shipping_lines",
+            "fees",
+            "coupons",
+            "totals",
+            "prices_include_tax",
+            "shipping_address",
+        )
+        raw = json.dumps({k: data[k] for k in kept}, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(raw.encode()).hexdigest()
+
     def content_hash(self) -> str:
         """A hash of everything that would change the document, for change detection.
 

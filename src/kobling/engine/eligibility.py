@@ -26,6 +26,8 @@ def decide_eligibility(order: Order, states: list[str], start_date: datetime | N
             False,
             f"created before the start date {start_date:%Y-%m-%d %H:%M} UTC",
         )
+    if order.status == "cancelled":
+        return Eligibility(False, "cancelled before transfer")
     if order.status not in states:
         return Eligibility(False, f"state '{order.status}' is not eligible")
     return Eligibility(True, f"state '{order.status}' is eligible ({', '.join(states)})")

@@ -16,6 +16,7 @@ from dbos import DBOS, SetEnqueueOptions, SetWorkflowID
 
 from kobling.domain.order import Order
 from kobling.domain.serialize import to_jsonable
+from kobling.engine.amendments import amend_workflow, amendment_for
 from kobling.engine.connectors import connection, source_for, transfer_queue_name
 from kobling.engine.credit_notes import credit_note_workflow
 from kobling.engine.eligibility import eligibility
@@ -123,6 +124,27 @@ def _evaluate_invoice(connection_id: int, payload: dict[str, Any], origin: str) 
     current = repo.get_transfer(db, key)
     assert current is not None
     digest = order.content_hash()
+    if current.outcome == "done" and current.state == "settled":
+        amendment = amendment_for(
+            cfg.settings, order, current.document_hash, current.target_document_id
+        )
+        if amendment is not None:
+            # Claimed by the amend workflow itself (its first step), so a crash between this
+            # step and the enqueue below cannot lose the change: the enqueue is replayed.
+            return {
+                "action": "amend",
+                "key": key,
+                "mode": amendment[0],
+                "workflow_id": f"{key}#amend-{amendment[1][-12:]}",
+                "document_id": current.target_document_id,
+                "seen": current.document_hash,
+                "new": amendment[1],
+                "queue": transfer_queue_name(cfg.target.kind),
+                "partition": str(cfg.target.id),
+                "order": order,
+                "_order": order,
+                "_invoice_state": "done",
+            }
     if current.outcome == "done" or (current.state in ("queued", "running")):
         state = "done" if current.outcome == "done" else "active"
         if current.state == "queued" and current.content_hash == digest and current.workflow_id:
@@ -149,7 +171,7 @@ def _evaluate_invoice(connection_id: int, payload: dict[str, Any], origin: str) 
         repo.mark_skipped(db, key, verdict.reason, digest)
         return {"action": "skipped", "key": key, "reason": verdict.reason}
     workflow_id = key if current.attempts == 0 else f"{key}#{digest[:12]}"
-    if not repo.mark_queued(db, key, workflow_id, digest):
+    if not repo.mark_queued(db, key, workflow_id, digest, order.document_hash()):
         return {
             "action": "none",
             "key": key,
@@ -195,6 +217,21 @@ def intake_workflow(
         ):
             queue(decision["queue"]).enqueue(
                 transfer_workflow, decision["key"], connection_id, decision["order"]
+            )
+    if decision["action"] == "amend":
+        with (
+            SetWorkflowID(decision["workflow_id"]),
+            SetEnqueueOptions(queue_partition_key=decision["partition"]),
+        ):
+            queue(decision["queue"]).enqueue(
+                amend_workflow,
+                decision["key"],
+                connection_id,
+                decision["order"],
+                decision["mode"],
+                decision["document_id"],
+                decision["seen"],
+                decision["new"],
             )
     for credit in decision["credit_notes"]:
         start_credit_note(connection_id, decision["key"], credit, payload)

@@ -66,6 +66,15 @@ class EngineSettings(BaseModel):
         description="Invoices stay drafts for this many days after activation unless booking "
         "is confirmed earlier",
     )
+    after_booking_changes: Literal["warn", "credit_and_reissue"] = Field(
+        default="warn",
+        description="An order edited after its invoice was booked: warn, or credit the invoice "
+        "and book a new one",
+    )
+    after_booking_cancellation: Literal["warn", "credit_note"] = Field(
+        default="warn",
+        description="An order cancelled after its invoice was booked: warn, or credit it",
+    )
     booking_confirmed: bool = Field(
         default=False, description="The user checked the trial drafts and switched booking on"
     )

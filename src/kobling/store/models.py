@@ -136,6 +136,9 @@ class Transfer(Base):
     # key#<content hash> for a retry after the source data changed.
     workflow_id: Mapped[str | None] = mapped_column(String(320))
     content_hash: Mapped[str] = mapped_column(String(64), default="")
+    # What the document in the target was made from (Order.document_hash), to notice edits
+    # after the transfer; "cancelled:<hash>" once a cancellation after booking was handled.
+    document_hash: Mapped[str] = mapped_column(String(80), default="")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
         UtcDateTime(), default=utcnow, onupdate=utcnow, index=True

@@ -464,7 +464,9 @@ def mark_skipped(db: Database, key: str, reason: str, content_hash: str) -> bool
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-def mark_queued(db: Database, key: str, workflow_id: str, content_hash: str) -> bool:
+def mark_queued(
+    db: Database, key: str, workflow_id: str, content_hash: str, document_hash: str = ""
+) -> bool:
     """Claim the start of an attempt; only one caller can win it."""
     with db.session() as s:
         result = s.execute(
@@ -482,6 +484,7 @@ def mark_queued(db: Database, key: str, workflow_id: str, content_hash: str) -> 
                 fix="",
                 workflow_id=workflow_id,
                 content_hash=content_hash,
+                document_hash=document_hash,
                 attempts=Transfer.attempts + 1,
             )
         )
@@ -545,3 +548,30 @@ def update_connection_settings(db: Database, connection_id: int, settings: dict[
         s.execute(
             update(Connection).where(Connection.id == connection_id).values(settings=settings)
         )
+
+
+def set_document_hash(db: Database, key: str, document_hash: str) -> None:
+    update_transfer(db, key, document_hash=document_hash)
+
+
+def claim_amendment(db: Database, key: str, seen: str, new: str) -> bool:
+    """Claim the handling of a change after transfer; exactly one intake wins it."""
+    with db.session() as s:
+        result = s.execute(
+            update(Transfer)
+            .where(Transfer.key == key, Transfer.document_hash == seen)
+            .values(document_hash=new)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def latest_snapshot(db: Database, key: str, stage: str) -> dict[str, Any] | None:
+    with db.session() as s:
+        transfer_id = s.scalar(select(Transfer.id).where(Transfer.key == key))
+        data = s.scalar(
+            select(Snapshot.data)
+            .where(Snapshot.transfer_id == transfer_id, Snapshot.stage == stage)
+            .order_by(Snapshot.id.desc())
+            .limit(1)
+        )
+        return dict(data) if data is not None else None

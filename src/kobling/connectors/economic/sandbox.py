@@ -774,6 +774,7 @@ class EconomicSandbox:
             ("POST", "/products", self._create_product),
             ("PUT", f"/products/{item}", self._update_product),
             ("POST", "/invoices/drafts", self._create_draft),
+            ("PUT", f"/invoices/drafts/{item}", self._update_draft),
             ("DELETE", f"/invoices/drafts/{item}", self._delete_draft),
             ("GET", f"/invoices/drafts/{item}/pdf", self._draft_pdf),
             (
@@ -1030,7 +1031,22 @@ class EconomicSandbox:
 
     # -- draft invoices (§7) --------------------------------------------------------------
 
+    def _update_draft(self, call: _Call) -> Response:
+        """PUT overwrites the whole draft (§1: no PATCH); the number stays."""
+        number = self._find(call, "invoices/drafts")["draftInvoiceNumber"]
+        document = self._validated_draft(call)
+        stored = {"draftInvoiceNumber": number, **self._priced_draft(document)}
+        self._state.store["invoices/drafts"][number] = stored
+        return _json_response(200, self._render(call, "invoices/drafts", stored))
+
     def _create_draft(self, call: _Call) -> Response:
+        document = self._validated_draft(call)
+        number = self._next_number("invoices/drafts")
+        stored = {"draftInvoiceNumber": number, **self._priced_draft(document)}
+        self._state.store["invoices/drafts"][number] = stored
+        return self._created(call, "invoices/drafts", stored)
+
+    def _validated_draft(self, call: _Call) -> dict[str, Any]:
         document, errors = self._parse_body(call, "/invoices/drafts")
         self._check_currency(call, document, errors)
         for key in ("customer", "layout", "paymentTerms"):
@@ -1043,10 +1059,7 @@ class EconomicSandbox:
                 self._check_line(call, line, errors.element("lines", index))
         if errors:
             raise _validation_error(errors)
-        number = self._next_number("invoices/drafts")
-        stored = {"draftInvoiceNumber": number, **self._priced_draft(document)}
-        self._state.store["invoices/drafts"][number] = stored
-        return self._created(call, "invoices/drafts", stored)
+        return document
 
     def _check_line(self, call: _Call, line: dict[str, Any], node: ErrorNode) -> None:
         """Line rules of §7: product identifier, quantity, description, price scale, bars."""

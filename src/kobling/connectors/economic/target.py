@@ -8,6 +8,7 @@ response finds what the first run created instead of creating it twice (fact she
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -144,6 +145,74 @@ class EconomicTarget:
         return TargetDocument(
             str(booked["bookedInvoiceNumber"]), "booked", booked.get("grossAmount"), booked
         )
+
+    def update_document(
+        self, document_id: str, plan: DocumentPlan, customer_number: str
+    ) -> TargetDocument:
+        number = int(document_id.removeprefix("draft:"))
+        fit = Fitter()
+        draft = self.client.put(
+            f"invoices/drafts/{number}", self.draft_body(plan, customer_number, fit)
+        )
+        return TargetDocument(str(number), "draft", draft.get("grossAmount"), draft)
+
+    def delete_document(self, document_id: str) -> None:
+        number = int(document_id.removeprefix("draft:"))
+        try:
+            self.client.http.request("DELETE", f"invoices/drafts/{number}")
+        except PermanentError as exc:
+            if exc.code != "404":  # already gone: a retried step after a lost response
+                raise
+
+    def credit_document(self, document_id: str, reference: str, note: str) -> TargetDocument:
+        """A credit note with every line of booked invoice ``document_id`` negated.
+
+        Negating the booked lines (same products, prices, discounts) credits exactly what was
+        invoiced, to the cent, whatever the order looks like now.
+        """
+        existing = self.find_document(reference)
+        if existing is not None:
+            return self.book(existing) if existing.state == "draft" else existing
+        invoice = self.client.get(f"invoices/booked/{int(document_id)}")
+        lines = []
+        for i, line in enumerate(invoice.get("lines", []), start=1):
+            credited = {
+                "lineNumber": i,
+                "sortKey": i,
+                "product": {"productNumber": line["product"]["productNumber"]},
+                "description": line.get("description") or line["product"]["productNumber"],
+                "quantity": -line["quantity"],
+                "unitNetPrice": line["unitNetPrice"],
+            }
+            if line.get("discountPercentage"):
+                credited["discountPercentage"] = line["discountPercentage"]
+            lines.append(credited)
+        recipient = {k: v for k, v in invoice["recipient"].items() if k != "self"}
+        recipient["vatZone"] = {"vatZoneNumber": invoice["recipient"]["vatZone"]["vatZoneNumber"]}
+        body = _compact(
+            {
+                # Dated today: the invoice's own period may be closed by now.
+                "date": datetime.now(UTC).date().isoformat(),
+                "currency": invoice["currency"],
+                "customer": {"customerNumber": invoice["customer"]["customerNumber"]},
+                "paymentTerms": {
+                    "paymentTermsNumber": invoice["paymentTerms"]["paymentTermsNumber"]
+                },
+                "layout": {"layoutNumber": invoice["layout"]["layoutNumber"]},
+                "recipient": recipient,
+                "references": {"other": reference[:250]},
+                "notes": {
+                    "heading": f"Credit note for invoice {document_id}"[:250],
+                    "textLine1": note[:1000],
+                },
+                "lines": lines,
+            }
+        )
+        draft = self.client.post("invoices/drafts", body)
+        document = TargetDocument(
+            str(draft["draftInvoiceNumber"]), "draft", draft.get("grossAmount"), draft
+        )
+        return self.book(document)
 
     def draft_body(
         self, plan: DocumentPlan, customer_number: str, fit: Fitter | None = None
