@@ -149,6 +149,12 @@ def preview(
         Path | None, typer.Option("--settings", help="Connection settings as JSON")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+    source: Annotated[str, typer.Option(help="The system the payload comes from")] = (
+        "woocommerce"
+    ),
+    target: Annotated[str, typer.Option(help="The system the document is planned for")] = (
+        "economic"
+    ),
 ) -> None:
     """Dry run of one payload through normalize, eligibility, map, validate and plan."""
     from decimal import Decimal
@@ -163,7 +169,7 @@ def preview(
         typer.echo(f"cannot read the input: {exc}", err=True)
         raise typer.Exit(2) from exc
     try:
-        result = run_preview(order, options)
+        result = run_preview(order, options, source_kind=source, target_kind=target)
     except SettingsError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from exc

@@ -28,6 +28,8 @@ import pytest
 from kobling.engine.preview import preview
 from tests.accounting.woo_payloads import woo_order
 
+KINDS = {"source_kind": "woocommerce", "target_kind": "economic"}
+
 D = Decimal
 Line = tuple[str, str, str, str, str, str]  # product, quantity, unit net, VAT %, net, VAT
 
@@ -1432,7 +1434,7 @@ def check(result: dict[str, Any], scenario: Scenario) -> None:
 
 @pytest.mark.parametrize("scenario", [s.param() for s in SCENARIOS])
 def test_scenario(scenario: Scenario) -> None:
-    check(preview(scenario.payload, scenario.settings), scenario)
+    check(preview(scenario.payload, scenario.settings, **KINDS), scenario)
 
 
 @pytest.mark.parametrize(
@@ -1475,5 +1477,5 @@ def _run_cli(tmp_path: Path, scenario: Scenario) -> dict[str, Any]:
 def test_cli_preview_equals_the_function(tmp_path: Path, scenario_id: str) -> None:
     scenario = BY_ID[scenario_id]
     result = _run_cli(tmp_path, scenario)
-    assert result == preview(scenario.payload, scenario.settings)
+    assert result == preview(scenario.payload, scenario.settings, **KINDS)
     check(result, scenario)

@@ -160,7 +160,7 @@ def test_held_and_skipped_scenarios_book_nothing(engine: Engine) -> None:
             assert [transfer.reason] == list(expected.message), scenario.id
         assert transfer.fix, scenario.id
         # What the engine held is what the preview of the same payload shows.
-        [error] = preview(payload, {})["errors"]
+        [error] = preview(payload, {}, source_kind="woocommerce", target_kind="economic")["errors"]
         assert (error["code"], error["message"]) == (expected.error, transfer.reason)
     assert _ledger(engine) == {}
 

@@ -36,6 +36,8 @@ class ConnectorSpec:
     build_registrar: (
         Callable[[str, Mapping[str, Any], Mapping[str, Any]], WebhookRegistrar] | None
     ) = None
+    # A source that can normalize payloads without credentials or network (for preview).
+    offline_source: Callable[[Mapping[str, Any]], OrderSource] | None = None
     transfer_rate_limit: RateLimit | None = None
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from kobling.accounting.plan import DocumentPlan, PlannedLine, plan_invoice
 from kobling.connectors import registry
 from kobling.engine.eligibility import decide_eligibility
-from kobling.engine.settings import validate_connection_settings
+from kobling.engine.settings import SettingsError, validate_connection_settings
 from kobling.engine.transfer import policy_for
 from kobling.errors import PermanentError
 
@@ -93,18 +93,15 @@ def preview(
     payload: dict[str, Any],
     flat_settings: dict[str, Any] | None = None,
     *,
-    source_kind: str = "woocommerce",
-    target_kind: str = "economic",
+    source_kind: str,
+    target_kind: str,
 ) -> dict[str, Any]:
     raw, start = _split_settings(flat_settings or {})
     settings = validate_connection_settings(source_kind, target_kind, raw)
     spec = registry.get(source_kind)
-    assert spec.build_source is not None
-    source = spec.build_source(
-        "http://preview.invalid/",
-        {"consumer_key": "preview", "consumer_secret": "preview"},
-        settings["source"],
-    )
+    if spec.offline_source is None:
+        raise SettingsError(f"{spec.title} payloads cannot be previewed")
+    source = spec.offline_source(settings["source"])
     result: dict[str, Any] = {"eligible": False, "reasons": [], "document": None, "errors": []}
     try:
         order = source.normalize(payload)

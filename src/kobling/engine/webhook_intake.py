@@ -11,10 +11,11 @@ from kobling.engine.intake import start_intake
 from kobling.engine.runtime import runtime
 from kobling.store import repository as repo
 
-# Only these headers are kept with a receipt: enough to audit a delivery, nothing that could
-# carry a credential (Authorization, cookies).
-KEPT_HEADERS = ("content-type", "user-agent")
-KEPT_PREFIXES = ("x-wc-webhook-", "x-shopify-")
+# Headers that can carry a credential are never stored with a receipt; everything else is
+# kept, to audit a delivery (topic, delivery id, signature).
+SECRET_HEADERS = frozenset(
+    {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key"}
+)
 
 
 @dataclass(frozen=True)
@@ -24,11 +25,7 @@ class HookAnswer:
 
 
 def _kept(headers: Mapping[str, str]) -> dict[str, str]:
-    return {
-        k.lower(): v
-        for k, v in headers.items()
-        if k.lower() in KEPT_HEADERS or k.lower().startswith(KEPT_PREFIXES)
-    }
+    return {k.lower(): v for k, v in headers.items() if k.lower() not in SECRET_HEADERS}
 
 
 def receive_delivery(connection_name: str, headers: Mapping[str, str], body: bytes) -> HookAnswer:

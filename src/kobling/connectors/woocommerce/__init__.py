@@ -21,5 +21,8 @@ CONNECTOR = register(
         build_source=WooCommerceSource,
         build_webhooks=WooCommerceWebhooks,
         build_registrar=WooCommerceWebhookRegistrar,
+        offline_source=lambda settings: WooCommerceSource(
+            "http://offline.invalid/", {"consumer_key": "", "consumer_secret": ""}, settings
+        ),
     )
 )

@@ -55,6 +55,7 @@ from kobling.connectors.woocommerce.sandbox_webhooks import (
     valid_topic,
     wp_json_encode,
 )
+from kobling.connectors.woocommerce.settings import ORDER_STATUSES
 
 __all__ = ["FAULT_KINDS", "FaultInjector", "WooCommerceSandbox"]
 
@@ -63,27 +64,9 @@ Handler = Callable[[Request], Awaitable[Response]]
 
 REST_PREFIX = "/wp-json/wc/v3"
 FAULT_KINDS = ("error500", "error503", "timeout", "rate_limit", "lost_response")
-ORDER_STATUS_FILTERS = (
-    "any",
-    "trash",
-    "pending",
-    "processing",
-    "on-hold",
-    "completed",
-    "cancelled",
-    "refunded",
-    "failed",
-    "checkout-draft",
-)
-EDITABLE_STATUSES = (
-    "pending",
-    "processing",
-    "on-hold",
-    "completed",
-    "cancelled",
-    "refunded",
-    "failed",
-)
+# The core order states (§4), shared with the connector's settings schema.
+EDITABLE_STATUSES = ORDER_STATUSES
+ORDER_STATUS_FILTERS = ("any", "trash", *ORDER_STATUSES, "checkout-draft")
 WEBHOOK_STATUSES = ("active", "paused", "disabled")
 REFUNDING_GATEWAYS = frozenset({"stripe", "paypal"})
 """Gateways that can refund through their API; bacs and cod cannot (``api_refund`` fails)."""
