@@ -36,3 +36,21 @@ bench: install
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+
+# --- Tryton (GPL): its own virtualenv and server, never imported by Kobling ----------------
+# `make tryton-env` builds .venv-tryton from requirements-tryton.txt (again only when that
+# file changes); `make tryton-test` runs the tests that start a real Tryton server.
+TRYTON_VENV := .venv-tryton
+TRYTON_STAMP := $(TRYTON_VENV)/.installed
+
+.PHONY: tryton-env tryton-test
+
+tryton-env: $(TRYTON_STAMP)
+
+$(TRYTON_STAMP): requirements-tryton.txt
+	$(PYTHON) -m venv $(TRYTON_VENV)
+	$(TRYTON_VENV)/bin/pip install --quiet -r requirements-tryton.txt
+	touch $(TRYTON_STAMP)
+
+tryton-test: install tryton-env
+	$(BIN)/python -m pytest -q -m tryton tests/connectors/tryton

@@ -150,6 +150,11 @@ def test_run_serves_the_dashboard_and_transfers_sandbox_orders(tmp_path: Path) -
         assert "Sandbox WooCommerce → Sandbox e-conomic" in home.text
         assert "sandbox-orders" in home.text
         assert httpx.get(base + "/healthz", timeout=5).json()["status"] == "ok"
+        log_text = (tmp_path / "run.log").read_text()
+        assert "Kobling is running" in log_text
+        # No request URLs (customer e-mails, query-string keys) and no secret in the log.
+        for never in ("HTTP Request:", "cs_sandbox", "sandbox-agreement-grant", "@example"):
+            assert never not in log_text, never
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)

@@ -309,6 +309,10 @@ def _row(t: Any) -> dict[str, Any]:
 
 
 def main() -> None:
+    # httpx logs every request URL at INFO: URLs can carry customer e-mails (lookups) and,
+    # for shops using query-string authentication, the consumer secret. Never log them.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
     # SIGTERM ends `kobling run` like Ctrl-C, so DBOS shuts down cleanly.
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     app()
