@@ -46,8 +46,9 @@ class Fitter:
     Nothing is cut silently: the full texts go into the invoice's notes and the transfer's log.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, kept_in: str = "the invoice's notes") -> None:
         self.cuts: list[tuple[str, str, int]] = []
+        self.kept_in = kept_in
 
     def __call__(self, label: str, value: str, limit: int) -> str:
         if len(value) <= limit:
@@ -57,8 +58,8 @@ class Fitter:
 
     def report(self) -> tuple[str, ...]:
         return tuple(
-            f"{label} was longer than e-conomic's {limit} characters; the full text is in the "
-            f"invoice's notes: {full!r}"
+            f"{label} was longer than e-conomic's {limit} characters; the full text is in "
+            f"{self.kept_in}: {full!r}"
             for label, full, limit in self.cuts
         )
 
@@ -456,9 +457,11 @@ class EconomicTarget:
                 code="product_missing",
             )
         group = self._group_for(line) or self.settings.product_group
+        fit = Fitter(kept_in="the invoice line's text")
         body = {
             "productNumber": number,
-            "name": (line.description or number)[:255],
+            # The full text stays on the invoice line (2,500 characters); the cut is logged.
+            "name": fit("product name", line.description or number, 255),
             "productGroup": {"productGroupNumber": group},
             "salesPrice": max(line.unit_net_price, Decimal("0")),
         }
@@ -471,7 +474,7 @@ class EconomicTarget:
             if self._exists(number):
                 return {"productNumber": number, "action": "found"}
             raise
-        return {"productNumber": number, "action": "created"}
+        return {"productNumber": number, "action": "created", "notes": list(fit.report())}
 
     def _exists(self, number: str) -> bool:
         try:
