@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
+from kobling.connectors.tryton.cli import tryton_app
 from kobling.domain.serialize import to_jsonable
 
 app = typer.Typer(
@@ -22,6 +23,7 @@ transfers_app = typer.Typer(help="Inspect transfers.", no_args_is_help=True)
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 connections_app = typer.Typer(help="Connections and their settings.", no_args_is_help=True)
 app.add_typer(connections_app, name="connections")
+app.add_typer(tryton_app, name="tryton")
 app.add_typer(transfers_app, name="transfers")
 app.add_typer(db_app, name="db")
 

@@ -69,7 +69,10 @@ SKIPPED = ("dk-pending-not-eligible",)
 
 def _transfer_all(engine: Engine, scenarios: list[Scenario]) -> dict[str, dict[str, Any]]:
     """Add the scenarios' payloads, created yesterday, poll once and wait until all settled."""
-    created = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%S")
+    # Yesterday at 10:00 UTC: the same calendar day in Copenhagen (the seller's local date
+    # decides the invoice date), whenever the suite runs.
+    yesterday = (datetime.now(UTC) - timedelta(days=1)).replace(hour=10, minute=0, second=0)
+    created = yesterday.strftime("%Y-%m-%dT%H:%M:%S")
     payloads: dict[str, dict[str, Any]] = {}
     for scenario in scenarios:
         assert not scenario.settings, f"{scenario.id}: the sandbox connection has no settings"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import httpx
 
@@ -207,13 +208,19 @@ def test_barred_product_is_held_with_the_fix(engine: Engine) -> None:
 
 def test_closed_accounting_year_is_held_naming_it(engine: Engine) -> None:
     order = _one_order(engine)
-    year = order["date_created_gmt"][:4]
-    engine.sandboxes.economic.close_accounting_year(year)
+    # The invoice is dated with the seller's local date (Copenhagen), not the UTC one.
+    local = (
+        datetime.fromisoformat(order["date_created_gmt"])
+        .replace(tzinfo=UTC)
+        .astimezone(ZoneInfo("Europe/Copenhagen"))
+        .date()
+    )
+    engine.sandboxes.economic.close_accounting_year(str(local.year))
     poll_now(engine.connection_id)
     engine.wait(lambda: engine.settled(1))
     transfer = _transfer(engine, order)
     assert transfer.outcome == "held", transfer.reason
-    assert order["date_created_gmt"][:10] in transfer.fix
+    assert local.isoformat() in transfer.fix
     assert "accounting year" in transfer.fix
     assert engine.sandboxes.economic.booked_invoices() == []
 

@@ -504,7 +504,9 @@ class PlannedPayment:
     text: str
 
 
-def plan_payment(order: Order, settled_methods: list[str]) -> tuple[PlannedPayment | None, str]:
+def plan_payment(
+    order: Order, settled_methods: list[str], timezone: str = "Europe/Copenhagen"
+) -> tuple[PlannedPayment | None, str]:
     """The payment to register, or None with the reason why not."""
     method = order.payment_method
     if not method:
@@ -520,7 +522,7 @@ def plan_payment(order: Order, settled_methods: list[str]) -> tuple[PlannedPayme
             method=method,
             amount=order.totals.gross.amount,
             currency=order.currency,
-            paid_on=order.paid_at.date(),
+            paid_on=local_date(order.paid_at, timezone),
             text=f"Payment order {order.number} {method}{reference}",
         ),
         f"paid by {method} on {order.paid_at:%Y-%m-%d}",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal, Protocol
 
@@ -104,7 +104,9 @@ class InvoiceTarget(Protocol):
         """Overwrite a draft that was not booked yet with the order's new data."""
         ...
 
-    def credit_document(self, document_id: str, reference: str, note: str) -> TargetDocument:
+    def credit_document(
+        self, document_id: str, reference: str, note: str, on: date
+    ) -> TargetDocument:
         """Credit a booked document in full (a credit note of all its lines), once."""
         ...
 

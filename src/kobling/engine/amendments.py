@@ -14,10 +14,12 @@ handled once however many deliveries report it.
 from __future__ import annotations
 
 import dataclasses
+from datetime import UTC, datetime
 from typing import Any
 
 from dbos import DBOS
 
+from kobling.accounting.vat import local_date
 from kobling.domain.order import Order
 from kobling.domain.serialize import to_jsonable
 from kobling.engine.connectors import connection, target_for
@@ -88,7 +90,9 @@ def delete_draft_step(key: str, connection_id: int, document_id: str) -> None:
 
 @DBOS.step()
 def credit_step(key: str, connection_id: int, document_id: str, reference: str, note: str) -> str:
-    credit = target_for(connection(connection_id)).credit_document(document_id, reference, note)
+    cfg = connection(connection_id)
+    today = local_date(datetime.now(UTC), str(cfg.settings.get("timezone", "Europe/Copenhagen")))
+    credit = target_for(cfg).credit_document(document_id, reference, note, today)
     _snap(key, "credit note", {"credits": document_id, "document": credit})
     return credit.id
 

@@ -208,7 +208,11 @@ def _deliver(key: str, connection_id: int, order: Order) -> tuple[str, str]:
 @DBOS.step()
 def payment_step(key: str, connection_id: int, document_id: str, order: Order) -> None:
     cfg = connection(connection_id)
-    payment, why = plan_payment(order, list(cfg.settings.get("settled_payment_methods", [])))
+    payment, why = plan_payment(
+        order,
+        list(cfg.settings.get("settled_payment_methods", [])),
+        str(cfg.settings.get("timezone", "Europe/Copenhagen")),
+    )
     if payment is None:
         _snap(key, "payment", {"registered": False, "why": why})
         return

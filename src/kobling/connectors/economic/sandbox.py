@@ -447,7 +447,8 @@ def _seed_master_data() -> dict[str, dict[Any, dict[str, Any]]]:
         },
         "accounting-years": {
             str(y): {"year": str(y), "fromDate": f"{y}-01-01", "toDate": f"{y}-12-31"}
-            for y in range(2024, 2028)
+            # 2024 on, and always at least next year: sandbox orders are dated "now".
+            for y in range(2024, max(2028, date.today().year + 2))
         },
     }
 

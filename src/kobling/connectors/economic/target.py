@@ -8,7 +8,7 @@ response finds what the first run created instead of creating it twice (fact she
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -165,7 +165,9 @@ class EconomicTarget:
             if exc.code != "404":  # already gone: a retried step after a lost response
                 raise
 
-    def credit_document(self, document_id: str, reference: str, note: str) -> TargetDocument:
+    def credit_document(
+        self, document_id: str, reference: str, note: str, on: date
+    ) -> TargetDocument:
         """A credit note with every line of booked invoice ``document_id`` negated.
 
         Negating the booked lines (same products, prices, discounts) credits exactly what was
@@ -192,8 +194,8 @@ class EconomicTarget:
         recipient["vatZone"] = {"vatZoneNumber": invoice["recipient"]["vatZone"]["vatZoneNumber"]}
         body = _compact(
             {
-                # Dated today: the invoice's own period may be closed by now.
-                "date": datetime.now(UTC).date().isoformat(),
+                # Dated the day of the correction: the invoice's period may be closed by now.
+                "date": on.isoformat(),
                 "currency": invoice["currency"],
                 "customer": {"customerNumber": invoice["customer"]["customerNumber"]},
                 "paymentTerms": {

@@ -20,6 +20,7 @@ from kobling.connectors.tryton.local import (
     TrytonLocalError,
     configured_port,
     describe,
+    existing_database,
     init_database,
     serve,
     stop,
@@ -49,8 +50,10 @@ def init_command(
     currency: Annotated[str, typer.Option(help="Company currency: DKK, EUR or SEK")] = "DKK",
 ) -> None:
     """Create a Tryton database in DIR: modules, company, chart, fiscal years, taxes, REST key."""
-    typer.echo(f"Creating a Tryton database in {directory.resolve()} (takes about 30 s) ...")
     try:
+        if existing_database(directory):
+            init_database(directory)  # refuses, with the reason
+        typer.echo(f"Creating a Tryton database in {directory.resolve()} (takes about 30 s) ...")
         local = init_database(directory, port=port, country=country, currency=currency)
     except TrytonLocalError as exc:
         raise _fail(exc) from None

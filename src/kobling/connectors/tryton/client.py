@@ -151,6 +151,8 @@ _CLOSED_FISCAL_YEAR = re.compile(
 )
 _NUMBER_AFTER = re.compile(r'set an invoice date after "(?P<date>[^"]+)"')
 _DEFAULT_TAXES = re.compile(r"does not have the default taxes")
+_FUTURE_DATE = re.compile(r"have an invoice date in the future")
+_QUOTED_NAME = re.compile(r"^'[\w.]+'$")
 _DOMAIN = re.compile(r'The value "(?P<value>[^"]*)" for field "(?P<field>[^"]+)"')
 
 
@@ -235,6 +237,13 @@ def problem_of(response: httpx.Response) -> Problem:
             "give the product the tax Kobling chose (or a customer tax rule), or accept the "
             "warning for this invoice in Tryton",
         )
+    if _FUTURE_DATE.search(message):
+        return Problem(
+            "invoice_date_future",
+            f"Tryton warns that the invoice date lies in the future: {message}",
+            "date the invoice today or earlier (the seller's local date), or accept the warning "
+            "in Tryton",
+        )
     if status == 400 and (match := _DOMAIN.search(message)):
         return Problem(
             "invalid_value",
@@ -242,9 +251,13 @@ def problem_of(response: httpx.Response) -> Problem:
             "check the master data in Tryton (account, tax, currency, company)",
         )
     if status >= 500:
+        hint = ""
+        if _QUOTED_NAME.match(message):
+            # A KeyError: Tryton answers 500 to an unknown field or model name.
+            hint = " (an unknown field or model name causes this)"
         return Problem(
             "server_error",
-            f"Tryton had an internal error ({status})" + (f": {said}" if said else ""),
+            f"Tryton had an internal error ({status})" + (f": {said}" if said else "") + hint,
             "see the Tryton server log; Kobling retries what is safe to retry",
         )
     return Problem(

@@ -19,12 +19,13 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
 from collections.abc import Mapping
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -37,7 +38,7 @@ from kobling.accounting import vat_rates
 DATABASE = "kobling"
 CONFIG_FILE = "trytond.conf"
 INFO_FILE = "kobling-tryton.json"
-PASSWORD_FILE = "admin-password"
+PASSWORD_FILE = "admin-password"  # noqa: S105 - a file name, not a password
 ADMIN_LOG = "trytond-admin.log"
 SETUP_LOG = "setup.log"
 SERVER_LOG = "trytond.log"
@@ -292,7 +293,8 @@ def build_spec(country: str, currency: str, today: date) -> dict[str, Any]:
 # --- init ------------------------------------------------------------------------------------
 
 
-def _holds_database(directory: Path) -> list[Path]:
+def existing_database(directory: Path) -> list[Path]:
+    """The files that show ``directory`` already holds a Tryton database (empty: none)."""
     if not directory.exists():
         return []
     found = [directory / name for name in (CONFIG_FILE, INFO_FILE) if (directory / name).exists()]
@@ -349,39 +351,11 @@ def _run_logged(
     return result.stdout
 
 
-def init_database(
-    directory: Path,
-    port: int = DEFAULT_PORT,
-    country: str = "DK",
-    currency: str = "DKK",
-    *,
-    database: str = DATABASE,
-    venv: Path | None = None,
-    today: date | None = None,
-) -> LocalTryton:
-    """Create, activate and set up a Tryton database in ``directory``; write ``INFO_FILE``.
-
-    Refuses a directory that already holds a database. Takes about 20-30 s (module activation).
-    """
-    directory = Path(directory).resolve()
-    existing = _holds_database(directory)
-    if existing:
-        raise TrytonLocalError(
-            f"{directory} already holds a Tryton database ({', '.join(p.name for p in existing)});"
-            f" serve it with `kobling tryton serve {directory}`, or choose an empty directory"
-        )
-    today = today or date.today()
-    spec = build_spec(country, currency, today)
-    venv = venv or find_venv()
-    directory.mkdir(parents=True, exist_ok=True)
-
-    config = write_config(directory, port)
-    (directory / f"{database}.sqlite").touch()  # the SQLite backend does not create it
-    password = secrets.token_urlsafe(18)
-    password_file = directory / PASSWORD_FILE
-    _write_private(password_file, password + "\n")
+def _activate_and_set_up(
+    venv: Path, config: Path, database: str, password_file: Path, spec: Mapping[str, Any]
+) -> tuple[dict[str, float], dict[str, Any]]:
+    """Run trytond-admin, then setup_database.py; return the timings and the setup's result."""
     env = _subprocess_env()
-
     timings: dict[str, float] = {}
     started = time.monotonic()
     _run_logged(
@@ -397,7 +371,7 @@ def init_database(
             *MODULES,
             "--activate-dependencies",
         ],
-        directory / ADMIN_LOG,
+        config.parent / ADMIN_LOG,
         "trytond-admin (create database and activate modules)",
         env={**env, "TRYTONPASSFILE": str(password_file)},
     )
@@ -413,7 +387,7 @@ def init_database(
             "--database",
             database,
         ],
-        directory / SETUP_LOG,
+        config.parent / SETUP_LOG,
         "setup_database.py (company, chart, fiscal years, taxes, key)",
         env=env,
         stdin=json.dumps(spec),
@@ -423,8 +397,53 @@ def init_database(
         result: dict[str, Any] = json.loads(output.strip().splitlines()[-1])
     except (ValueError, IndexError) as exc:
         raise TrytonLocalError(
-            f"setup_database.py printed no result; see {directory / SETUP_LOG}"
+            f"setup_database.py printed no result; see {config.parent / SETUP_LOG}"
         ) from exc
+
+    return timings, result
+
+
+def init_database(
+    directory: Path,
+    port: int = DEFAULT_PORT,
+    country: str = "DK",
+    currency: str = "DKK",
+    *,
+    database: str = DATABASE,
+    venv: Path | None = None,
+    today: date | None = None,
+) -> LocalTryton:
+    """Create, activate and set up a Tryton database in ``directory``; write ``INFO_FILE``.
+
+    Refuses a directory that already holds a database. Takes about 20-30 s (module activation).
+    """
+    directory = Path(directory).resolve()
+    existing = existing_database(directory)
+    if existing:
+        raise TrytonLocalError(
+            f"{directory} already holds a Tryton database ({', '.join(p.name for p in existing)});"
+            f" serve it with `kobling tryton serve {directory}`, or choose an empty directory"
+        )
+    today = today or date.today()
+    spec = build_spec(country, currency, today)
+    venv = venv or find_venv()
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+
+    config = write_config(directory, port)
+    # The SQLite backend does not create the file. It will hold the key and the admin's
+    # password hash: owner only.
+    (directory / f"{database}.sqlite").touch(mode=0o600)
+    password = secrets.token_urlsafe(18)
+    password_file = directory / PASSWORD_FILE
+    _write_private(password_file, password + "\n")
+
+    try:
+        timings, result = _activate_and_set_up(venv, config, database, password_file, spec)
+    except TrytonLocalError as exc:
+        raise TrytonLocalError(
+            f"{exc}\n{directory} now holds a half-made database: delete that directory "
+            "before running `kobling tryton init` again"
+        ) from None
 
     url = f"http://127.0.0.1:{port}/{database}/"
     info: dict[str, Any] = {
@@ -477,11 +496,7 @@ def serve(
     if preload and info_file.is_file():
         args += ["-d", str(json.loads(info_file.read_text())["database"])]
     extra = {"TRYTOND_WEB__LISTEN": f"127.0.0.1:{port}"} if port else {}
-    output: IO[Any] | None
-    if isinstance(log, Path):
-        output = log.open("ab")
-    else:
-        output = log
+    output = log.open("ab") if isinstance(log, Path) else log
     try:
         return subprocess.Popen(
             args,
@@ -553,7 +568,12 @@ def copy_database(directory: Path, source: str, target: str) -> Path:
     """Copy an activated database file (ms): the cheap way to give each test its own database."""
     directory = Path(directory)
     destination = directory / f"{target}.sqlite"
-    shutil.copyfile(directory / f"{source}.sqlite", destination)
+    # SQLite's backup API, not a file copy: consistent even if a write-ahead log is pending.
+    with (
+        closing(sqlite3.connect(directory / f"{source}.sqlite")) as origin,
+        closing(sqlite3.connect(destination)) as copy,
+    ):
+        origin.backup(copy)
     return destination
 
 

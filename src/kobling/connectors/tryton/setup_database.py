@@ -47,7 +47,8 @@ import sys
 import time
 from decimal import Decimal
 
-from proteus import Model, Wizard, config as proteus_config
+from proteus import Model, Wizard
+from proteus import config as proteus_config
 
 START = time.monotonic()
 
@@ -63,6 +64,16 @@ def day(text: str | None) -> dt.date | None:
 def percent(rate: Decimal) -> str:
     text = f"{rate.normalize():f}"
     return f"{text}%"
+
+
+def validity(start: dt.date | None, end: dt.date | None) -> str:
+    if start and end:
+        return f"{start} to {end}"
+    if start:
+        return f"from {start}"
+    if end:
+        return f"until {end}"
+    return "always"
 
 
 def main() -> None:
@@ -85,7 +96,6 @@ class Setup:
         self.config = config
         self.spec = spec
         self.home = spec["company"]["country"]
-        self.result = {"database": None}
 
     def run(self):
         self.countries = self.create_countries()
@@ -296,8 +306,14 @@ class Setup:
             country, category = entry["country"], entry["category"]
             periods = entry["periods"]
             if len(periods) == 1:
-                rate = Decimal(periods[0]["rate"])
-                tax = self.new_tax(f"{country} VAT {percent(rate)}", rate / 100)
+                (period,) = periods
+                rate = Decimal(period["rate"])
+                tax = self.new_tax(
+                    f"{country} VAT {percent(rate)}",
+                    rate / 100,
+                    start=day(period["from"]),
+                    end=day(period["until"]),
+                )
             else:
                 rates = "/".join(percent(Decimal(p["rate"])) for p in periods)
                 tax = Tax(
@@ -310,15 +326,7 @@ class Setup:
                 for period in periods:
                     rate = Decimal(period["rate"])
                     start, end = day(period["from"]), day(period["until"])
-                    when = (
-                        f"from {start}"
-                        if start and not end
-                        else f"until {end}"
-                        if end and not start
-                        else f"{start} to {end}"
-                        if start
-                        else "always"
-                    )
+                    when = validity(start, end)
                     child = tax.childs.new()
                     child.name = f"{country} VAT {percent(rate)} ({when})"
                     child.description = f"{country} VAT {percent(rate)}"
