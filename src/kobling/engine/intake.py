@@ -211,31 +211,43 @@ def intake_workflow(
             return "held"
     decision = evaluate_step(connection_id, payload, origin)
     if decision["action"] == "start":
-        with (
-            SetWorkflowID(decision["workflow_id"]),
-            SetEnqueueOptions(queue_partition_key=decision["partition"]),
-        ):
-            queue(decision["queue"]).enqueue(
-                transfer_workflow, decision["key"], connection_id, decision["order"]
-            )
+        enqueue_on_target(
+            decision["queue"],
+            decision["partition"],
+            decision["workflow_id"],
+            transfer_workflow,
+            decision["key"],
+            connection_id,
+            decision["order"],
+        )
     if decision["action"] == "amend":
-        with (
-            SetWorkflowID(decision["workflow_id"]),
-            SetEnqueueOptions(queue_partition_key=decision["partition"]),
-        ):
-            queue(decision["queue"]).enqueue(
-                amend_workflow,
-                decision["key"],
-                connection_id,
-                decision["order"],
-                decision["mode"],
-                decision["document_id"],
-                decision["seen"],
-                decision["new"],
-            )
+        enqueue_on_target(
+            decision["queue"],
+            decision["partition"],
+            decision["workflow_id"],
+            amend_workflow,
+            decision["key"],
+            connection_id,
+            decision["order"],
+            decision["mode"],
+            decision["document_id"],
+            decision["seen"],
+            decision["new"],
+        )
     for credit in decision["credit_notes"]:
         start_credit_note(connection_id, decision["key"], credit, payload)
     return str(decision["action"])
+
+
+def enqueue_on_target(
+    queue_name: str, partition: str, workflow_id: str, workflow: Any, *args: Any
+) -> None:
+    """Enqueue on a target's queue, in the target account's partition, under a fixed id.
+
+    The same id twice starts the workflow once (DBOS), which is what makes racing intakes safe.
+    """
+    with SetWorkflowID(workflow_id), SetEnqueueOptions(queue_partition_key=partition):
+        queue(queue_name).enqueue(workflow, *args)
 
 
 def start_credit_note(
@@ -244,18 +256,17 @@ def start_credit_note(
     """Enqueue a credit-note workflow on the target's queue (same partition as invoices)."""
     order = normalize_step(connection_id, payload)
     target = target_info_step(connection_id)
-    with (
-        SetWorkflowID(credit["workflow_id"]),
-        SetEnqueueOptions(queue_partition_key=target["partition"]),
-    ):
-        queue(target["queue"]).enqueue(
-            credit_note_workflow,
-            credit["key"],
-            connection_id,
-            invoice_key,
-            order,
-            credit["refund_id"],
-        )
+    enqueue_on_target(
+        target["queue"],
+        target["partition"],
+        credit["workflow_id"],
+        credit_note_workflow,
+        credit["key"],
+        connection_id,
+        invoice_key,
+        order,
+        credit["refund_id"],
+    )
 
 
 @DBOS.step()
