@@ -96,3 +96,36 @@ def test_order_without_country_is_read_with_the_country_unknown() -> None:
         KEYS,
     )
     assert order.customer.billing.country == ""
+
+
+def test_changed_orders_pages_through_the_simulator_with_status_filters() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from kobling.connectors.woocommerce.sandbox import WooCommerceSandbox
+    from kobling.web.server import serve_in_thread
+
+    shop = WooCommerceSandbox(consumer_key="ck_t", consumer_secret="cs_t")
+    server = serve_in_thread(shop.app)
+    try:
+        now = datetime.now(UTC)
+        orders = shop.generate_orders(
+            230,
+            start=now - timedelta(days=2),
+            end=now,
+            statuses={"processing": 0.5, "pending": 0.3, "completed": 0.2},
+        )
+        source = WooCommerceSource(
+            server.url, {"consumer_key": "ck_t", "consumer_secret": "cs_t"}, {}
+        )
+        since = now - timedelta(days=3)
+        every = list(source.changed_orders(since))
+        # 230 orders need three pages of 100: all arrive, once, oldest change first.
+        assert sorted(o["id"] for o in every) == sorted(o["id"] for o in orders)
+        modified = [o["date_modified_gmt"] for o in every]
+        assert modified == sorted(modified)
+        paid = list(source.changed_orders(since, ["processing", "completed"]))
+        expected = {o["id"] for o in orders if o["status"] in ("processing", "completed")}
+        assert {o["id"] for o in paid} == expected and len(paid) == len(expected)
+    finally:
+        server.stop()
+        shop.close()

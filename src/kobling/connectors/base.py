@@ -7,7 +7,7 @@ test ``if kind == "woocommerce"``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -24,8 +24,10 @@ class OrderSource(Protocol):
         """The order as the source serves it now (the raw payload, for the log)."""
         ...
 
-    def changed_orders(self, modified_after: datetime) -> Iterator[dict[str, Any]]:
-        """Every order modified after the instant, oldest change first."""
+    def changed_orders(
+        self, modified_after: datetime, statuses: Sequence[str] = ()
+    ) -> Iterator[dict[str, Any]]:
+        """Every order modified after the instant (in ``statuses`` if given), oldest first."""
         ...
 
     def normalize(self, payload: dict[str, Any]) -> Order:
