@@ -60,3 +60,18 @@ class TransientError(TransferProblem):
 
 class PermanentError(TransferProblem):
     """Retrying will not help: the transfer is held until a person applies the fix."""
+
+
+class StaleReference(PermanentError):
+    """The target no longer knows a record Kobling had bound (a customer deleted or merged).
+
+    The engine forgets the binding, looks the record up (or creates it) again, and retries
+    once; only if that fails too is the transfer held.
+    """
+
+    def __init__(self, reason: str, fix: str = "", *, code: str = "", kind: str = "") -> None:
+        super().__init__(reason, fix, code=code)
+        self.kind = kind
+
+    def _extra(self) -> dict[str, object]:
+        return {"kind": self.kind}

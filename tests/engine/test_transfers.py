@@ -267,3 +267,32 @@ def test_no_secret_reaches_snapshots_or_receipts(engine: Engine) -> None:
     assert "received" in stored  # the tables were really read
     for secret in secrets:
         assert secret not in stored
+
+
+def test_a_customer_deleted_in_the_target_is_found_or_created_again(engine: Engine) -> None:
+    import copy
+
+    first = _one_order(engine)
+    poll_now(engine.connection_id)
+    engine.wait(lambda: engine.settled(1))
+    # The ledger loses everything (as if the bookkeeper deleted the customer), while Kobling
+    # still has the customer's number cached as a binding.
+    engine.sandboxes.economic.reset()
+    again = copy.deepcopy(first)
+    for field in (
+        "id",
+        "number",
+        "date_created",
+        "date_created_gmt",
+        "date_modified",
+        "date_modified_gmt",
+    ):
+        again.pop(field, None)
+    second = engine.sandboxes.woo.add_order(again, deliver_webhooks=False)
+    poll_now(engine.connection_id)
+    engine.wait(lambda: engine.settled(2))
+    transfer = _transfer(engine, second)
+    assert transfer.outcome == "done", transfer.reason
+    [invoice] = engine.sandboxes.economic.booked_invoices()
+    assert invoice["references"]["other"] == str(second["number"])
+    assert len(engine.sandboxes.economic.customers()) == 1

@@ -28,7 +28,7 @@ from kobling.engine.booking import BookingDecision, booking_decision
 from kobling.engine.connectors import connection, target_for
 from kobling.engine.retry import with_retries
 from kobling.engine.runtime import runtime
-from kobling.errors import PermanentError, TransientError
+from kobling.errors import PermanentError, StaleReference, TransientError
 from kobling.store import repository as repo
 
 
@@ -110,7 +110,7 @@ def find_step(key: str, connection_id: int, reference: str) -> TargetDocument | 
 def customer_step(key: str, connection_id: int, plan: DocumentPlan) -> str:
     rt = runtime()
     cfg = connection(connection_id)
-    cache_key = f"{plan.customer.match_field}:{plan.customer.match_value.lower()}"
+    cache_key = _customer_cache_key(plan)
     known = repo.get_binding(rt.db, cfg.target.id, "customer", cache_key)
     if known is not None:
         _snap(key, "customer", {"number": known, "action": "bound", "match": cache_key})
@@ -128,6 +128,24 @@ def customer_step(key: str, connection_id: int, plan: DocumentPlan) -> str:
         },
     )
     return result.number
+
+
+def _customer_cache_key(plan: DocumentPlan) -> str:
+    return f"{plan.customer.match_field}:{plan.customer.match_value.lower()}"
+
+
+@DBOS.step()
+def forget_customer_step(key: str, connection_id: int, plan: DocumentPlan) -> None:
+    cfg = connection(connection_id)
+    repo.delete_binding(runtime().db, cfg.target.id, "customer", _customer_cache_key(plan))
+    _snap(
+        key,
+        "customer",
+        {
+            "forgotten": _customer_cache_key(plan),
+            "why": "the bound customer no longer exists in the target",
+        },
+    )
 
 
 @DBOS.step()
@@ -183,7 +201,12 @@ def _write_document(
         return found.id, f"already in the target as {noun} {found.id} (found by reference)"
     customer_number = with_retries(customer_step, key, connection_id, plan)
     with_retries(products_step, key, connection_id, plan)
-    document = with_retries(create_step, key, connection_id, plan, customer_number)
+    try:
+        document = with_retries(create_step, key, connection_id, plan, customer_number)
+    except StaleReference:
+        forget_customer_step(key, connection_id, plan)
+        customer_number = with_retries(customer_step, key, connection_id, plan)
+        document = with_retries(create_step, key, connection_id, plan, customer_number)
     booking = booking_step(key, connection_id, order)
     if booking.book:
         document = with_retries(book_step, key, connection_id, document)

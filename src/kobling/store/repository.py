@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from kobling.store.crypto import CredentialBox
@@ -575,3 +575,14 @@ def latest_snapshot(db: Database, key: str, stage: str) -> dict[str, Any] | None
             .limit(1)
         )
         return dict(data) if data is not None else None
+
+
+def delete_binding(db: Database, target_system_id: int, kind: str, source_key: str) -> None:
+    with db.session() as s:
+        s.execute(
+            delete(Binding).where(
+                Binding.target_system_id == target_system_id,
+                Binding.kind == kind,
+                Binding.source_key == source_key,
+            )
+        )

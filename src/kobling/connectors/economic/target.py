@@ -20,7 +20,7 @@ from kobling.connectors.base import CustomerResult, TargetDocument
 from kobling.connectors.economic.client import EconomicClient
 from kobling.connectors.economic.escaping import escape_self_link_id
 from kobling.connectors.economic.settings import EconomicCredentials, EconomicTargetSettings
-from kobling.errors import PermanentError
+from kobling.errors import PermanentError, StaleReference
 
 UPDATABLE = ("name", "email", "address", "zip", "city", "country", "telephoneAndFaxNumber")
 
@@ -114,7 +114,18 @@ class EconomicTarget:
         if existing is not None:
             return existing
         fit = Fitter()
-        draft = self.client.post("invoices/drafts", self.draft_body(plan, customer_number, fit))
+        try:
+            draft = self.client.post("invoices/drafts", self.draft_body(plan, customer_number, fit))
+        except PermanentError as exc:
+            # E06000 on "customer": the bound customer was deleted or merged in e-conomic.
+            if "E06000" in exc.reason and "customer:" in exc.reason:
+                raise StaleReference(
+                    f"customer {customer_number} no longer exists in e-conomic",
+                    "Kobling looks the customer up again by itself",
+                    code="stale_customer",
+                    kind="customer",
+                ) from exc
+            raise
         if fit.cuts:
             draft = {**draft, "kobling_truncated": list(fit.report())}
         return TargetDocument(
