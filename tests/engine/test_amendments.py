@@ -110,3 +110,22 @@ def test_cancelled_before_transfer_is_skipped_with_that_reason(engine: Engine) -
     poll_now(engine.connection_id)
     engine.wait(lambda: _transfer(engine, order).reason == "cancelled before transfer")
     assert engine.sandboxes.economic.booked_invoices() == []
+
+
+def test_an_edit_without_a_new_modified_date_is_found_by_the_re_read(engine: Engine) -> None:
+    from dataclasses import replace
+
+    engine.rt.tuning = replace(engine.rt.tuning, reread_every_polls=1)
+    order = _order(engine)
+    _transfer_and_wait(engine)
+    # WooCommerce does not always bump date_modified when an order's items or address change
+    # (ARCHITECTURE, lessons). Simulate exactly that: change the stored order in place.
+    before = engine.sandboxes.woo.order(order["id"])["date_modified_gmt"]
+    engine.sandboxes.woo._orders[order["id"]]["billing"]["city"] = "Ribe"
+    assert engine.sandboxes.woo.order(order["id"])["date_modified_gmt"] == before
+    result = poll_now(engine.connection_id)
+    assert result["reread"] >= 1
+    engine.wait(lambda: "afterwards" in _transfer(engine, order).reason)
+    poll_now(engine.connection_id)  # the same content re-read again: nothing new
+    _, snapshots = repo.transfer_with_snapshots(engine.rt.db, str(_transfer(engine, order).id))
+    assert [s.stage for s in snapshots].count("changed after booking") == 1

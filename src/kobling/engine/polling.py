@@ -8,6 +8,8 @@ poll was paging, or stamped with a slightly wrong clock, is seen again; intake d
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -45,6 +47,32 @@ def list_changes_step(connection_id: int) -> dict[str, Any]:
         for o in source.changed_orders(modified_after)
     ]
     return {"window_start": window_start, "modified_after": modified_after, "changed": changed}
+
+
+OPEN_STATES = ("pending", "processing", "on-hold")
+
+
+def payload_digest(payload: dict[str, Any]) -> str:
+    """What a re-read order looks like, minus what changes on every read (links)."""
+    kept = {k: v for k, v in payload.items() if k != "_links"}
+    return hashlib.sha256(json.dumps(kept, sort_keys=True, default=str).encode()).hexdigest()
+
+
+@DBOS.step()
+def reread_step(connection_id: int) -> list[dict[str, Any]]:
+    """The open orders of the last weeks, if this poll is one that re-reads them."""
+    rt = runtime()
+    polls = repo.poll_count(rt.db, connection_id)
+    every = rt.tuning.reread_every_polls
+    # Not on the first poll, which reads the whole lookback anyway.
+    if every <= 0 or polls == 0 or polls % every:
+        return []
+    since = datetime.now(UTC) - timedelta(seconds=rt.tuning.reread_seconds)
+    source = source_for(connection(connection_id))
+    return [
+        {"id": str(o["id"]), "digest": payload_digest(o), "payload": o}
+        for o in source.changed_orders(since, OPEN_STATES)
+    ]
 
 
 @DBOS.step()
@@ -85,8 +113,19 @@ def poll_once(connection_id: int) -> dict[str, Any]:
             f"intake:{connection_id}:{item['id']}:{item['modified']}",
             item["payload"],
         )
+    reread = with_retries(reread_step, connection_id)
+    for item in reread:
+        # Keyed by the payload's content: an order changed without a new date_modified gets
+        # a new intake; one that did not change is deduplicated by DBOS.
+        start_intake(
+            connection_id,
+            item["id"],
+            "re-read",
+            f"intake:{connection_id}:{item['id']}:reread:{item['digest'][:24]}",
+            item["payload"],
+        )
     advance_cursor_step(connection_id, listing["window_start"])
-    return {"orders": len(listing["changed"]), "webhooks": webhooks}
+    return {"orders": len(listing["changed"]), "reread": len(reread), "webhooks": webhooks}
 
 
 @DBOS.workflow()

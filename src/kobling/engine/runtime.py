@@ -33,6 +33,10 @@ class EngineTuning:
     # start date, so older orders appear in the log as "skipped: before the start date"
     # instead of being invisible (Tryton's web shop module re-reads 61 days, too).
     first_poll_lookback_seconds: float = 61 * 86400.0
+    # Every 12th poll (hourly at the default 5 minutes) also re-reads the open orders of the
+    # last 61 days: WooCommerce does not always bump date_modified when items or totals change.
+    reread_every_polls: int = 12
+    reread_seconds: float = 61 * 86400.0
     scheduler_interval: float = 30.0
     queue_polling_interval: float = 1.0
     intake_concurrency: int = 8

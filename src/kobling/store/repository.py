@@ -586,3 +586,10 @@ def delete_binding(db: Database, target_system_id: int, kind: str, source_key: s
                 Binding.source_key == source_key,
             )
         )
+
+
+def poll_count(db: Database, connection_id: int) -> int:
+    """How many polls of a connection have completed."""
+    with db.session() as s:
+        cursor = s.get(PollCursor, connection_id)
+        return cursor.polls if cursor else 0
