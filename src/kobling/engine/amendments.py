@@ -26,10 +26,10 @@ from kobling.engine.connectors import connection, target_for
 from kobling.engine.retry import with_retries
 from kobling.engine.runtime import runtime
 from kobling.engine.transfer import (
-    _snap,
     customer_step,
     plan_step,
     products_step,
+    snapshot,
 )
 from kobling.errors import PermanentError, TransientError
 from kobling.store import repository as repo
@@ -60,7 +60,7 @@ def amendment_for(
 def compare_step(key: str, order: Order, what: str) -> None:
     """Keep the original and the changed order side by side in the log."""
     original = repo.latest_snapshot(runtime().db, key, "canonical")
-    _snap(key, what, {"original": original, "changed": to_jsonable(order)})
+    snapshot(key, what, {"original": original, "changed": to_jsonable(order)})
 
 
 @DBOS.step()
@@ -78,14 +78,14 @@ def update_draft_step(
     document = target_for(connection(connection_id)).update_document(
         document_id, plan, customer_number
     )
-    _snap(key, "document updated", {"document": document})
+    snapshot(key, "document updated", {"document": document})
     return document.id
 
 
 @DBOS.step()
 def delete_draft_step(key: str, connection_id: int, document_id: str) -> None:
     target_for(connection(connection_id)).delete_document(document_id)
-    _snap(key, "document deleted", {"document": document_id})
+    snapshot(key, "document deleted", {"document": document_id})
 
 
 @DBOS.step()
@@ -93,7 +93,7 @@ def credit_step(key: str, connection_id: int, document_id: str, reference: str, 
     cfg = connection(connection_id)
     today = local_date(datetime.now(UTC), str(cfg.settings.get("timezone", "Europe/Copenhagen")))
     credit = target_for(cfg).credit_document(document_id, reference, note, today)
-    _snap(key, "credit note", {"credits": document_id, "document": credit})
+    snapshot(key, "credit note", {"credits": document_id, "document": credit})
     return credit.id
 
 
@@ -102,7 +102,7 @@ def reissue_step(key: str, connection_id: int, plan: Any, customer_number: str) 
     target = target_for(connection(connection_id))
     document = target.create_document(plan, customer_number)
     booked = target.book(document)
-    _snap(key, "reissued", {"document": booked})
+    snapshot(key, "reissued", {"document": booked})
     return booked.id
 
 

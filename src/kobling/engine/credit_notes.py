@@ -21,7 +21,7 @@ from kobling.domain.serialize import to_jsonable
 from kobling.engine.connectors import connection, source_for
 from kobling.engine.retry import with_retries
 from kobling.engine.runtime import runtime
-from kobling.engine.transfer import _snap, _write_document, policy_for, run_settled
+from kobling.engine.transfer import policy_for, run_settled, snapshot, write_document
 from kobling.errors import PermanentError
 from kobling.store import repository as repo
 
@@ -64,7 +64,7 @@ def wait_for_invoice(key: str, invoice_key: str) -> str:
 @DBOS.step()
 def fetch_refund_step(key: str, connection_id: int, order_id: str, refund_id: str) -> Any:
     payload = source_for(connection(connection_id)).fetch_refund(order_id, refund_id)
-    _snap(key, "received", {"origin": "refund", "payload": payload})
+    snapshot(key, "received", {"origin": "refund", "payload": payload})
     return payload
 
 
@@ -73,7 +73,7 @@ def normalize_refund_step(
     key: str, connection_id: int, payload: dict[str, Any], currency: str
 ) -> Refund:
     refund = source_for(connection(connection_id)).normalize_refund(payload, currency)
-    _snap(key, "canonical", to_jsonable(refund))
+    snapshot(key, "canonical", to_jsonable(refund))
     return refund
 
 
@@ -86,9 +86,9 @@ def credit_plan_step(
             order, refund, policy_for(connection(connection_id).settings), invoice_id
         )
     except PermanentError as problem:
-        _snap(key, "plan", {"held": problem.reason, "fix": problem.fix})
+        snapshot(key, "plan", {"held": problem.reason, "fix": problem.fix})
         raise
-    _snap(key, "plan", {"plan": plan, "net": plan.net, "vat": plan.vat, "gross": plan.gross})
+    snapshot(key, "plan", {"plan": plan, "net": plan.net, "vat": plan.vat, "gross": plan.gross})
     return plan
 
 
@@ -99,7 +99,7 @@ def _credit(
     payload = with_retries(fetch_refund_step, key, connection_id, order.source_id, refund_id)
     refund = normalize_refund_step(key, connection_id, payload, order.currency)
     plan = credit_plan_step(key, connection_id, order, refund, invoice_id)
-    return _write_document(key, connection_id, plan, order)
+    return write_document(key, connection_id, plan, order)
 
 
 @DBOS.workflow()

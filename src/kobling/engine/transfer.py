@@ -32,7 +32,8 @@ from kobling.errors import PermanentError, StaleReference, TransientError
 from kobling.store import repository as repo
 
 
-def _snap(key: str, stage: str, data: Any) -> None:
+def snapshot(key: str, stage: str, data: Any) -> None:
+    """Store the dataset of one stage of a transfer (JSON-safe, never a secret)."""
     repo.add_snapshot(runtime().db, key, stage, to_jsonable(data))
 
 
@@ -67,7 +68,7 @@ def start_step(key: str) -> None:
 def map_step(key: str, order: Order) -> Order:
     # The mapping module (user filters and field rewrites) plugs in here; until a connection
     # has rules, the mapped order is the canonical one.
-    _snap(key, "mapped", {"rules": [], "order": order})
+    snapshot(key, "mapped", {"rules": [], "order": order})
     return order
 
 
@@ -78,7 +79,7 @@ def validate_step(key: str, order: Order) -> None:
         problems.append("the order has no lines")
     if order.totals.gross.currency != order.currency:
         problems.append("the totals are in another currency than the order")
-    _snap(key, "validated", {"problems": problems})
+    snapshot(key, "validated", {"problems": problems})
     if problems:
         raise PermanentError(
             f"order {order.number} cannot be invoiced: {'; '.join(problems)}",
@@ -93,16 +94,16 @@ def plan_step(key: str, connection_id: int, order: Order) -> DocumentPlan:
     try:
         plan = plan_invoice(order, policy_for(cfg.settings))
     except PermanentError as problem:
-        _snap(key, "plan", {"held": problem.reason, "fix": problem.fix})
+        snapshot(key, "plan", {"held": problem.reason, "fix": problem.fix})
         raise
-    _snap(key, "plan", {"plan": plan, "net": plan.net, "vat": plan.vat, "gross": plan.gross})
+    snapshot(key, "plan", {"plan": plan, "net": plan.net, "vat": plan.vat, "gross": plan.gross})
     return plan
 
 
 @DBOS.step()
 def find_step(key: str, connection_id: int, reference: str) -> TargetDocument | None:
     found = target_for(connection(connection_id)).find_document(reference)
-    _snap(key, "lookup", {"reference": reference, "found": found})
+    snapshot(key, "lookup", {"reference": reference, "found": found})
     return found
 
 
@@ -113,11 +114,11 @@ def customer_step(key: str, connection_id: int, plan: DocumentPlan) -> str:
     cache_key = _customer_cache_key(plan)
     known = repo.get_binding(rt.db, cfg.target.id, "customer", cache_key)
     if known is not None:
-        _snap(key, "customer", {"number": known, "action": "bound", "match": cache_key})
+        snapshot(key, "customer", {"number": known, "action": "bound", "match": cache_key})
         return known
     result = target_for(cfg).ensure_customer(plan.customer)
     repo.put_binding(rt.db, cfg.target.id, "customer", cache_key, result.number)
-    _snap(
+    snapshot(
         key,
         "customer",
         {
@@ -138,7 +139,7 @@ def _customer_cache_key(plan: DocumentPlan) -> str:
 def forget_customer_step(key: str, connection_id: int, plan: DocumentPlan) -> None:
     cfg = connection(connection_id)
     repo.delete_binding(runtime().db, cfg.target.id, "customer", _customer_cache_key(plan))
-    _snap(
+    snapshot(
         key,
         "customer",
         {
@@ -151,7 +152,7 @@ def forget_customer_step(key: str, connection_id: int, plan: DocumentPlan) -> No
 @DBOS.step()
 def products_step(key: str, connection_id: int, plan: DocumentPlan) -> None:
     report = target_for(connection(connection_id)).ensure_products(plan)
-    _snap(key, "products", {"products": report})
+    snapshot(key, "products", {"products": report})
 
 
 @DBOS.step()
@@ -160,7 +161,7 @@ def create_step(
 ) -> TargetDocument:
     document = target_for(connection(connection_id)).create_document(plan, customer_number)
     repo.update_transfer(runtime().db, key, target_document_id=f"draft:{document.id}")
-    _snap(key, "document", {"document": document})
+    snapshot(key, "document", {"document": document})
     return document
 
 
@@ -168,30 +169,30 @@ def create_step(
 def book_step(key: str, connection_id: int, document: TargetDocument) -> TargetDocument:
     booked = target_for(connection(connection_id)).book(document)
     repo.update_transfer(runtime().db, key, target_document_id=booked.id)
-    _snap(key, "booking", {"document": booked})
+    snapshot(key, "booking", {"document": booked})
     return booked
 
 
 @DBOS.step()
 def note_step(key: str, stage: str, data: dict[str, Any]) -> None:
-    _snap(key, stage, data)
+    snapshot(key, stage, data)
 
 
 @DBOS.step()
 def settle_step(key: str, outcome: str, reason: str, fix: str, document_id: str | None) -> None:
     repo.settle(runtime().db, key, outcome, reason=reason, fix=fix, target_document_id=document_id)
-    _snap(key, outcome, {"reason": reason, "fix": fix, "document": document_id})
+    snapshot(key, outcome, {"reason": reason, "fix": fix, "document": document_id})
 
 
 @DBOS.step()
 def booking_step(key: str, connection_id: int, order: Order) -> BookingDecision:
     cfg = connection(connection_id)
     decision = booking_decision(cfg.settings, order, cfg.activated_at, datetime.now(UTC))
-    _snap(key, "booking decision", {"book": decision.book, "reason": decision.reason})
+    snapshot(key, "booking decision", {"book": decision.book, "reason": decision.reason})
     return decision
 
 
-def _write_document(
+def write_document(
     key: str, connection_id: int, plan: DocumentPlan, order: Order
 ) -> tuple[str, str]:
     """find by reference → customer → products → create → book; returns (document id, why)."""
@@ -219,7 +220,7 @@ def _deliver(key: str, connection_id: int, order: Order) -> tuple[str, str]:
     mapped = map_step(key, order)
     validate_step(key, mapped)
     plan = plan_step(key, connection_id, mapped)
-    document_id, reason = _write_document(key, connection_id, plan, mapped)
+    document_id, reason = write_document(key, connection_id, plan, mapped)
     if document_id.startswith("draft:"):
         note_step(key, "payment", {"registered": False, "why": "the invoice is a draft"})
     else:
@@ -237,7 +238,7 @@ def payment_step(key: str, connection_id: int, document_id: str, order: Order) -
         str(cfg.settings.get("timezone", "Europe/Copenhagen")),
     )
     if payment is None:
-        _snap(key, "payment", {"registered": False, "why": why})
+        snapshot(key, "payment", {"registered": False, "why": why})
         return
     target = target_for(cfg)
     found = target.find_document(order.number)
@@ -247,7 +248,7 @@ def payment_step(key: str, connection_id: int, document_id: str, order: Order) -
             "Kobling retries by itself",
         )
     result = target.register_payment(found, payment)
-    _snap(key, "payment", {"registered": True, "why": why, "payment": payment, **result})
+    snapshot(key, "payment", {"registered": True, "why": why, "payment": payment, **result})
 
 
 def run_settled(key: str, work: Callable[[], tuple[str, str]]) -> str:
