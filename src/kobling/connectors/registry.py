@@ -51,7 +51,7 @@ def register(spec: ConnectorSpec) -> ConnectorSpec:
 
 def _load_builtin() -> None:
     # Imported here so that importing the registry stays cheap and cycle-free.
-    from kobling.connectors import economic, woocommerce  # noqa: F401
+    from kobling.connectors import economic, tryton, woocommerce  # noqa: F401
 
 
 def get(kind: str) -> ConnectorSpec:

@@ -150,6 +150,10 @@ _CLOSED_FISCAL_YEAR = re.compile(
     r'for the date "(?P<date>[^"]+)"'
 )
 _NUMBER_AFTER = re.compile(r'set an invoice date after "(?P<date>[^"]+)"')
+_EXCHANGE_ACCOUNT = re.compile(
+    r'define a currency exchange (?P<kind>credit|debit) account for "(?P<company>[^"]+)"'
+)
+_PAYMENT_TERM_PAST = re.compile(r"generates a payment date .* in the past")
 _DEFAULT_TAXES = re.compile(r"does not have the default taxes")
 _FUTURE_DATE = re.compile(r"have an invoice date in the future")
 _QUOTED_NAME = re.compile(r"^'[\w.]+'$")
@@ -168,6 +172,78 @@ def _html_text(response: httpx.Response) -> str:
     """The human part of werkzeug's HTML error page (``<p>...</p>``), if any."""
     match = re.search(r"<p>(.*?)</p>", response.text, re.S)
     return html.unescape(re.sub(r"\s+", " ", match.group(1)).strip()) if match else ""
+
+
+def user_error_problem(
+    message: str, description: str = "", *, invalid_value: bool = True
+) -> Problem | None:
+    """Explain a Tryton user error or warning by its message (REST and JSON-RPC alike)."""
+    said = message + (f" ({description})" if description else "")
+    if match := _CLOSED_PERIOD.search(message):
+        period, company, when = match["period"], match["company"], match["date"]
+        return Problem(
+            "closed_period",
+            f'Tryton cannot book on {when}: the accounting period "{period}" of {company} is '
+            "closed",
+            f'reopen period "{period}" in Tryton (Financial > Configuration > Fiscal Years > '
+            "Periods) if the document belongs there, then retry the transfer",
+        )
+    if match := _CLOSED_FISCAL_YEAR.search(message):
+        return Problem(
+            "closed_period",
+            f'Tryton cannot book on {match["date"]}: the fiscal year "{match["fiscalyear"]}" '
+            f"of {match['company']} is closed",
+            "date the document in an open fiscal year, or reopen the fiscal year in Tryton",
+        )
+    if match := _NO_PERIOD.search(message) or _NO_FISCAL_YEAR.search(message):
+        return Problem(
+            "missing_period",
+            f"Tryton has no open period for {match['date']} ({match['company']}): {message}",
+            "create the fiscal year with its periods and invoice sequences in Tryton "
+            "(Accounting > Fiscal Years)",
+        )
+    if match := _EXCHANGE_ACCOUNT.search(message):
+        return Problem(
+            "exchange_account",
+            f"Tryton cannot post a document in a foreign currency: no currency exchange "
+            f"{match['kind']} account is set for {match['company']}",
+            "set the currency exchange credit and debit accounts in Tryton (Financial > "
+            "Configuration > Configuration), then retry the transfer",
+        )
+    if _PAYMENT_TERM_PAST.search(message):
+        return Problem(
+            "payment_term_past",
+            f"Tryton warns that the invoice's payment term gives a date in the past: {message}",
+            "accept the warning for this invoice, or invoice back-dated orders without a "
+            "payment term",
+        )
+    if _NUMBER_AFTER.search(message):
+        return Problem(
+            "invoice_date_order",
+            f"Tryton numbers invoices in date order and refused an earlier date: {message}",
+            "date the invoice on or after the last posted invoice of that sequence",
+        )
+    if _DEFAULT_TAXES.search(message):
+        return Problem(
+            "tax_warning",
+            f"Tryton warns that the invoice's taxes differ from the defaults: {message}",
+            "give the product the tax Kobling chose (or a customer tax rule), or accept the "
+            "warning for this invoice in Tryton",
+        )
+    if _FUTURE_DATE.search(message):
+        return Problem(
+            "invoice_date_future",
+            f"Tryton warns that the invoice date lies in the future: {message}",
+            "date the invoice today or earlier (the seller's local date), or accept the warning "
+            "in Tryton",
+        )
+    if invalid_value and (match := _DOMAIN.search(message)):
+        return Problem(
+            "invalid_value",
+            f"Tryton refused the value of {match['field']!r}: {said}",
+            "check the master data in Tryton (account, tax, currency, company)",
+        )
+    return None
 
 
 def problem_of(response: httpx.Response) -> Problem:
@@ -201,55 +277,9 @@ def problem_of(response: httpx.Response) -> Problem:
     message = str(body.get("message") or "") or _html_text(response)
     description = str(body.get("description") or "")
     said = message + (f" ({description})" if description else "")
-    if match := _CLOSED_PERIOD.search(message):
-        period, company, when = match["period"], match["company"], match["date"]
-        return Problem(
-            "closed_period",
-            f'Tryton cannot book on {when}: the accounting period "{period}" of {company} is '
-            "closed",
-            f'reopen period "{period}" in Tryton (Accounting > Periods) if the document belongs '
-            "there, or let Kobling date it in an open period",
-        )
-    if match := _CLOSED_FISCAL_YEAR.search(message):
-        return Problem(
-            "closed_period",
-            f'Tryton cannot book on {match["date"]}: the fiscal year "{match["fiscalyear"]}" '
-            f"of {match['company']} is closed",
-            "date the document in an open fiscal year, or reopen the fiscal year in Tryton",
-        )
-    if match := _NO_PERIOD.search(message) or _NO_FISCAL_YEAR.search(message):
-        return Problem(
-            "missing_period",
-            f"Tryton has no open period for {match['date']} ({match['company']}): {message}",
-            "create the fiscal year with its periods and invoice sequences in Tryton "
-            "(Accounting > Fiscal Years)",
-        )
-    if _NUMBER_AFTER.search(message):
-        return Problem(
-            "invoice_date_order",
-            f"Tryton numbers invoices in date order and refused an earlier date: {message}",
-            "date the invoice on or after the last posted invoice of that sequence",
-        )
-    if _DEFAULT_TAXES.search(message):
-        return Problem(
-            "tax_warning",
-            f"Tryton warns that the invoice's taxes differ from the defaults: {message}",
-            "give the product the tax Kobling chose (or a customer tax rule), or accept the "
-            "warning for this invoice in Tryton",
-        )
-    if _FUTURE_DATE.search(message):
-        return Problem(
-            "invoice_date_future",
-            f"Tryton warns that the invoice date lies in the future: {message}",
-            "date the invoice today or earlier (the seller's local date), or accept the warning "
-            "in Tryton",
-        )
-    if status == 400 and (match := _DOMAIN.search(message)):
-        return Problem(
-            "invalid_value",
-            f"Tryton refused the value of {match['field']!r}: {said}",
-            "check the master data in Tryton (account, tax, currency, company)",
-        )
+    problem = user_error_problem(message, description, invalid_value=status == 400)
+    if problem is not None:
+        return problem
     if status >= 500:
         hint = ""
         if _QUOTED_NAME.match(message):

@@ -28,6 +28,7 @@ from collections.abc import Mapping
 from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
@@ -595,3 +596,50 @@ def describe(local: LocalTryton, out: IO[str] = sys.stdout) -> None:
         lines.append(f"took             {timings}")
     lines.append(f"serve it with    kobling tryton serve {local.directory}")
     out.write("\n".join(lines) + "\n")
+
+
+# --- a connection to the sandbox ------------------------------------------------------------
+
+
+def tax_map(info: Mapping[str, Any]) -> dict[str, int]:
+    """Kobling's VAT codes ('DE:19', 'FI:25.5', 'reverse_charge') → the sandbox's tax ids.
+
+    A tax whose rate changed is one parent with dated children in Tryton, so every rate it ever
+    had maps to the parent; Tryton applies the child valid on the invoice date.
+    """
+    mapped: dict[str, int] = {}
+    for country, categories in info["taxes"].items():
+        if not isinstance(categories, dict):
+            continue
+        for category, tax_id in categories.items():
+            for period in tax_periods(country, category):
+                rate = Decimal(str(period["rate"])).normalize()
+                mapped[f"{country}:{rate:f}"] = int(tax_id)
+    mapped["reverse_charge"] = int(info["taxes"]["reverse_charge"])
+    mapped["export"] = int(info["taxes"]["export"])
+    return mapped
+
+
+def connection_settings(local: LocalTryton) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(credentials, target settings) for a Kobling connection to this sandbox database."""
+    info = local.info
+    password_file = Path(str(info.get("admin_password_file") or local.directory / PASSWORD_FILE))
+    credentials = {
+        "application_key": local.key,
+        "login": str(info.get("admin_login", "admin")),
+        "password": password_file.read_text().strip(),
+    }
+    methods = {str(k): int(v) for k, v in dict(info.get("payment_methods", {})).items()}
+    settings: dict[str, Any] = {
+        "company": local.company,
+        "receivable_account": int(info["accounts"]["receivable"]),
+        "revenue_account": int(info["accounts"]["revenue"]),
+        "journal": int(info["journals"]["revenue"]),
+        "taxes": tax_map(info),
+        "product_category": int(info["product_category"]),
+    }
+    if "Card" in methods:
+        settings["default_payment_method"] = methods["Card"]
+    if "Bank transfer" in methods:
+        settings["payment_methods"] = {"bacs": methods["Bank transfer"]}
+    return credentials, settings

@@ -109,6 +109,7 @@ class Setup:
         payment_terms = self.payment_terms()
         category = self.create_product_category()
         journals = self.journals()
+        payment_methods = self.create_payment_methods()
         key = self.create_application_key()
         return {
             "company": self.company.id,
@@ -126,6 +127,7 @@ class Setup:
             "tax_rules": self.rules,
             "payment_terms": payment_terms,
             "product_category": category.id,
+            "payment_methods": payment_methods,
             "key": key,
         }
 
@@ -228,6 +230,9 @@ class Setup:
         configuration = Configuration(1)
         configuration.currency_exchange_credit_account = accounts["currency_exchange"]
         configuration.currency_exchange_debit_account = accounts["currency_exchange"]
+        # VAT rounded per line, as Kobling's plan (and most webshops) compute it; with the
+        # default ("document") a multi-line invoice can differ from the shop by a cent.
+        configuration.tax_rounding = "line"
         configuration.save()
         return accounts
 
@@ -432,6 +437,22 @@ class Setup:
             journals = Journal.find([("type", "=", kind)], limit=1)
             if journals:
                 found[kind] = journals[0].id
+        return found
+
+    def create_payment_methods(self):
+        # What the invoice's pay wizard books a payment with: a journal and the account the
+        # money arrives on (a card acquirer's clearing account in real life; cash here).
+        say("payment methods")
+        Method = Model.get("account.invoice.payment.method")
+        Journal = Model.get("account.journal")
+        (journal,) = Journal.find([("type", "=", "cash")], limit=1)
+        found = {}
+        for name in ["Card", "Bank transfer"]:
+            method = Method(name=name, company=self.company, journal=journal)
+            method.debit_account = self.accounts["cash"]
+            method.credit_account = self.accounts["cash"]
+            method.save()
+            found[name] = method.id
         return found
 
     def create_application_key(self):
