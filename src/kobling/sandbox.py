@@ -11,6 +11,7 @@ import secrets
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from kobling.connectors.economic.sandbox import EconomicSandbox
@@ -22,7 +23,6 @@ from kobling.store import repository as repo
 
 WOO_PREFIX = "/sandbox/woocommerce"
 ECONOMIC_PREFIX = "/sandbox/economic"
-INTEGRATION_NAME = "Sandbox WooCommerce → Sandbox e-conomic"
 CONNECTION_NAME = "sandbox-orders"
 WOO_KEY, WOO_SECRET = "ck_sandbox", "cs_sandbox"
 ECONOMIC_APP, ECONOMIC_GRANT = "sandbox-app-secret", "sandbox-agreement-grant"
@@ -69,6 +69,48 @@ def make_sandboxes(base_url: str, *, seed: int = 7, first_id: int | None = None)
     return Sandboxes(base_url, woo, economic)
 
 
+@dataclass(frozen=True)
+class SandboxLedger:
+    """The accounting system the sandbox shop is connected to, and how."""
+
+    kind: str
+    name: str
+    base_url: str
+    credentials: dict[str, Any]
+    target_settings: dict[str, Any] = field(default_factory=dict)
+    # Connection settings that suit this ledger (One-Stop-Shop, payments to register).
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+def economic_ledger(sandboxes: Sandboxes) -> SandboxLedger:
+    return SandboxLedger(
+        "economic",
+        "Sandbox e-conomic",
+        sandboxes.economic_url,
+        {"app_secret_token": ECONOMIC_APP, "agreement_grant_token": ECONOMIC_GRANT},
+    )
+
+
+def tryton_ledger(directory: Path, *, url: str = "") -> SandboxLedger:
+    """A local Tryton made by ``kobling tryton init DIR`` (served by ``kobling tryton serve``).
+
+    Card payments (Stripe, PayPal) are registered in Tryton, so its invoices end up ``paid``.
+    ``url`` points at another database of the same server (a test's copy).
+    """
+    from kobling.connectors.tryton.local import LocalTryton, connection_settings
+
+    local = LocalTryton.load(directory)
+    credentials, target = connection_settings(local)
+    return SandboxLedger(
+        "tryton",
+        "Sandbox Tryton",
+        url or local.url,
+        credentials,
+        target,
+        {"settled_payment_methods": ["stripe", "paypal"]},
+    )
+
+
 def create_sandbox_integration(
     rt: Runtime,
     sandboxes: Sandboxes,
@@ -77,19 +119,23 @@ def create_sandbox_integration(
     connection_name: str = CONNECTION_NAME,
     use_webhooks: bool = True,
     target_settings: dict[str, Any] | None = None,
+    ledger: SandboxLedger | None = None,
+    settings: dict[str, Any] | None = None,
 ) -> int:
     """Create the sandbox integration; returns its order connection's id."""
+    ledger = ledger or economic_ledger(sandboxes)
     start = start_date or datetime.now(UTC)
     account = repo.create_account(rt.db, "Sandbox")
-    integration = repo.create_integration(rt.db, account, INTEGRATION_NAME, start_date=start)
+    title = f"Sandbox WooCommerce → {ledger.name}"
+    integration = repo.create_integration(rt.db, account, title, start_date=start)
     woo_credentials = {
         "consumer_key": WOO_KEY,
         "consumer_secret": WOO_SECRET,
         "webhook_secret": secrets.token_urlsafe(24),
     }
-    ledger_credentials = {"app_secret_token": ECONOMIC_APP, "agreement_grant_token": ECONOMIC_GRANT}
+    ledger_credentials = ledger.credentials
     validate_credentials("woocommerce", woo_credentials)
-    validate_credentials("economic", ledger_credentials)
+    validate_credentials(ledger.kind, ledger_credentials)
     shop = repo.add_system(
         rt.db,
         rt.box,
@@ -99,24 +145,30 @@ def create_sandbox_integration(
         base_url=sandboxes.woo_url,
         credentials=woo_credentials,
     )
-    ledger = repo.add_system(
+    ledger_id = repo.add_system(
         rt.db,
         rt.box,
         integration_id=integration,
-        kind="economic",
-        name="Sandbox e-conomic",
-        base_url=sandboxes.economic_url,
+        kind=ledger.kind,
+        name=ledger.name,
+        base_url=ledger.base_url,
         credentials=ledger_credentials,
     )
-    settings = validate_connection_settings(
+    validated = validate_connection_settings(
         "woocommerce",
-        "economic",
+        ledger.kind,
         {
             "source": {"eligible_states": ["processing", "completed"]},
-            "target": {"invoice_mode": "book", **(target_settings or {})},
+            "target": {
+                "invoice_mode": "book",
+                **ledger.target_settings,
+                **(target_settings or {}),
+            },
             "use_webhooks": use_webhooks,
             # The sandbox books at once; a real connection starts with a booking trial.
             "booking_trial_days": 0,
+            **ledger.settings,
+            **(settings or {}),
         },
     )
     return repo.add_connection(
@@ -124,8 +176,8 @@ def create_sandbox_integration(
         integration_id=integration,
         name=connection_name,
         source_system_id=shop,
-        target_system_id=ledger,
-        settings=settings,
+        target_system_id=ledger_id,
+        settings=validated,
         activated_at=start,
     )
 

@@ -14,8 +14,9 @@ Without ``.venv-tryton`` (``make tryton-env``) these tests skip with that reason
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,13 @@ from kobling.connectors.tryton.local import (
     stop,
     wait_until_listening,
 )
+from kobling.engine import runtime as runtime_module
+from kobling.engine.launch import start_engine, stop_engine
+from kobling.engine.runtime import EngineTuning, Runtime, configure
+from kobling.sandbox import Sandboxes, create_sandbox_integration, make_sandboxes, tryton_ledger
+from kobling.store import repository as repo
+from kobling.web.app import create_app
+from kobling.web.server import serve_in_thread
 
 FIXTURE = "tryton"
 
@@ -64,6 +72,7 @@ class TrytonDatabase:
     url: str
     client: TrytonClient
     info: dict[str, Any]
+    directory: Path
 
 
 @pytest.fixture(scope="session")
@@ -105,6 +114,77 @@ def tryton(tryton_server: TrytonServer) -> Iterator[TrytonDatabase]:
     url = tryton_server.url(name)
     client = TrytonClient(url, tryton_server.key, company=int(tryton_server.info["company"]))
     try:
-        yield TrytonDatabase(name=name, url=url, client=client, info=tryton_server.info)
+        yield TrytonDatabase(
+            name=name,
+            url=url,
+            client=client,
+            info=tryton_server.info,
+            directory=tryton_server.directory,
+        )
     finally:
         client.close()
+
+
+@dataclass
+class TrytonEngine:
+    """The engine with the WooCommerce simulator as source and this test's Tryton as target."""
+
+    rt: Runtime
+    sandboxes: Sandboxes
+    connection_id: int
+    tryton: TrytonDatabase
+
+    def wait(self, condition: Callable[[], bool], timeout: float = 180.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if condition():
+                return
+            time.sleep(0.1)
+        raise AssertionError("condition not met in time")
+
+    def settled(self, expected: int) -> bool:
+        db = self.rt.db
+        return (
+            repo.transfer_count(db, self.connection_id) >= expected
+            and repo.unsettled_count(db, self.connection_id) == 0
+        )
+
+
+ENGINE_TUNING = EngineTuning(
+    http_timeout=30.0,  # posting takes Tryton up to ~1.5 s; a timeout is not a fault here
+    step_attempts=6,
+    backoff_base=0.05,
+    backoff_max=1.0,
+    queue_polling_interval=0.05,
+    scheduler_interval=1.0,
+    poll_lookback_seconds=600.0,
+    invoice_wait_interval=0.2,
+    invoice_wait_checks=600,
+)
+
+
+def start_tryton_engine(
+    tmp_path: Path, tryton: TrytonDatabase, *, start: datetime, settings: dict[str, Any]
+) -> tuple[TrytonEngine, Callable[[], None]]:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    rt = configure(tmp_path / "data", public_url=url, tuning=ENGINE_TUNING, executor_id="tryton")
+    sandboxes = make_sandboxes(url)
+    server = serve_in_thread(create_app(sandboxes.mounts()), port=port)
+    connection_id = create_sandbox_integration(
+        rt,
+        sandboxes,
+        start_date=start,
+        use_webhooks=False,
+        ledger=tryton_ledger(tryton.directory, url=tryton.url),
+        settings=settings,
+    )
+    start_engine(rt, schedules=False)
+
+    def stop() -> None:
+        stop_engine(rt)
+        server.stop()
+        sandboxes.close()
+        runtime_module.clear()
+
+    return TrytonEngine(rt, sandboxes, connection_id, tryton), stop

@@ -169,17 +169,24 @@ class TrytonTarget:
         return f"Order {plan.reference}"
 
     def _even_out(self, invoice_id: int, plan: DocumentPlan) -> TargetDocument:
-        """Make Tryton's total the plan's: a rounding line within the tolerance, else refuse.
+        """Make Tryton's VAT and total the plan's, to the cent, or refuse beyond the tolerance.
 
-        Tryton rounds each line's VAT half-even (``currency.round``); the plan rounds half up,
-        as webshops do. On an exact half cent the two differ by 0.01.
+        Tryton rounds VAT half-even (``currency.round``) and may sum a tax's lines before
+        rounding; the plan rounds each line half up, as the shop charged it. A draft's computed
+        tax amount may be edited (Tryton recomputes it only when its base changes), so each
+        tax's amount is set to what the shop charged. Anything else that differs (the net) gets
+        a rounding line without tax.
         """
+        document = self._read(invoice_id)
+        if Decimal(document.data["total_amount"]) == plan.gross:
+            return document
+        tolerance = Decimal(self.settings.rounding_tolerance)
+        corrected = self._correct_taxes(invoice_id, plan, tolerance)
         document = self._read(invoice_id)
         total = Decimal(document.data["total_amount"])
         difference = plan.gross - total
         if difference == 0:
-            return document
-        tolerance = Decimal(self.settings.rounding_tolerance)
+            return self._noted(document, "vat_corrected", corrected)
         if abs(difference) > tolerance:
             self.client.delete("account.invoice", invoice_id)
             raise PermanentError(
@@ -194,7 +201,7 @@ class TrytonTarget:
             PlannedLine(
                 "rounding",
                 self.settings.rounding_product,
-                f"Rounding: Tryton rounds VAT half-even, the shop half up ({difference})",
+                f"Rounding difference ({difference})",
                 Decimal(1),
                 difference,
                 Decimal(0),
@@ -204,12 +211,43 @@ class TrytonTarget:
             product=False,
         )
         self.client.write("account.invoice", invoice_id, {"lines": [["create", [line]]]})
-        evened = self._read(invoice_id)
+        evened = self._noted(self._read(invoice_id), "vat_corrected", corrected)
+        return self._noted(evened, "rounding_line", [f"{difference}"])
+
+    def _correct_taxes(self, invoice_id: int, plan: DocumentPlan, tolerance: Decimal) -> list[str]:
+        """Set each computed tax amount that differs from the plan's VAT (within tolerance)."""
+        wanted: dict[int, Decimal] = {}
+        for line in plan.lines:
+            for tax in self._taxes_for(line):
+                wanted[tax] = wanted.get(tax, Decimal(0)) + line.vat
+        corrected = []
+        for tax_line in self.client.search(
+            "account.invoice.tax",
+            [("invoice", "=", invoice_id), ("manual", "=", False)],
+            fields=["tax", "tax.parent", "amount", "description"],
+        ):
+            tax = tax_line.get("tax") or {}
+            key = _id(tax["parent"]) if tax.get("parent") else _id(tax)
+            if key not in wanted:
+                continue
+            amount = Decimal(tax_line["amount"])
+            difference = wanted.pop(key) - amount
+            if difference and abs(difference) <= tolerance:
+                self.client.write(
+                    "account.invoice.tax", int(tax_line["id"]), {"amount": amount + difference}
+                )
+                corrected.append(
+                    f"{tax_line.get('description') or key}: {amount} → {amount + difference} "
+                    "(VAT per line rounded half up, as the shop charged it)"
+                )
+        return corrected
+
+    @staticmethod
+    def _noted(document: TargetDocument, key: str, notes: list[str]) -> TargetDocument:
+        if not notes:
+            return document
         return TargetDocument(
-            evened.id,
-            evened.state,
-            evened.gross,
-            {**evened.data, "rounding_line": f"{difference}"},
+            document.id, document.state, document.gross, {**document.data, key: notes}
         )
 
     def book(self, document: TargetDocument) -> TargetDocument:
