@@ -118,14 +118,17 @@ def demo(
     """Transfer N sandbox orders end to end and print a summary read back from the target."""
     from kobling.demo import run_demo
 
-    if target != "economic":
-        raise typer.BadParameter(f"unknown target {target!r}: this version supports 'economic'")
+    if target not in ("economic", "tryton"):
+        raise typer.BadParameter(
+            f"unknown target {target!r}: choose 'economic' (simulator) or 'tryton' (a real "
+            "local Tryton, built with `make tryton-env`)"
+        )
     logging.basicConfig(level=logging.WARNING)
     if data_dir is None:
         with tempfile.TemporaryDirectory(prefix="kobling-demo-") as tmp:
-            summary = run_demo(orders, Path(tmp), seed=seed)
+            summary = run_demo(orders, Path(tmp), seed=seed, target=target)
     else:
-        summary = run_demo(orders, data_dir, seed=seed)
+        summary = run_demo(orders, data_dir, seed=seed, target=target)
     if as_json:
         typer.echo(json.dumps(summary, sort_keys=False))
         return
@@ -136,7 +139,8 @@ def demo(
     typer.echo(f"  held         {summary['held']}")
     typer.echo(f"  failed       {summary['failed']}")
     typer.echo(
-        f"in e-conomic: {summary['documents_in_target']} invoices, "
+        f"in {'Tryton' if target == 'tryton' else 'e-conomic'}: "
+        f"{summary['documents_in_target']} invoices, "
         f"{summary['duplicates_in_target']} duplicates, "
         f"{summary['totals_mismatched']} with totals that differ from the shop"
     )

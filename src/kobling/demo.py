@@ -1,6 +1,7 @@
 """``kobling demo``: a self-contained run of N sandbox orders through the whole engine.
 
-The summary's last three numbers are read back from the e-conomic simulator, not from
+The summary's last three numbers are read back from the target (the e-conomic simulator, or a
+real local Tryton with ``--target tryton``), not from
 Kobling's own records: the demo checks the promise (every eligible order once, to the cent)
 against what the ledger actually holds.
 """
@@ -16,10 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from kobling.connectors.economic.sandbox import EconomicSandbox
+from kobling.connectors.tryton.client import TrytonClient
+from kobling.connectors.tryton.local import LocalTryton, running_sandbox
 from kobling.connectors.woocommerce.sandbox import WooCommerceSandbox
 from kobling.engine.launch import poll_now, start_engine, stop_engine
 from kobling.engine.runtime import EngineTuning, configure
-from kobling.sandbox import create_sandbox_integration, make_sandboxes, sandbox_app
+from kobling.sandbox import create_sandbox_integration, make_sandboxes, sandbox_app, tryton_ledger
 from kobling.store import repository as repo
 from kobling.web.server import free_port, serve_in_thread
 
@@ -41,18 +44,32 @@ class LedgerCheck:
     totals_mismatched: int
 
 
-def check_ledger(woo: WooCommerceSandbox, economic: EconomicSandbox) -> LedgerCheck:
-    """Compare the simulator's invoices with the shop's orders, by ``references.other``."""
-    documents = economic.booked_invoices() + economic.draft_invoices()
-    references = Counter(str(d.get("references", {}).get("other", "")) for d in documents)
+def check_ledger(woo: WooCommerceSandbox, documents: list[tuple[str, Decimal]]) -> LedgerCheck:
+    """Compare the target's documents (reference, gross) with the shop's orders."""
+    references = Counter(reference for reference, _ in documents)
     duplicates = sum(n - 1 for n in references.values() if n > 1)
     totals = {str(o["number"]): Decimal(str(o["total"])) for o in woo.orders()}
-    mismatched = 0
-    for document in documents:
-        reference = str(document.get("references", {}).get("other", ""))
-        if totals.get(reference) != Decimal(str(document.get("grossAmount"))):
-            mismatched += 1
+    mismatched = sum(1 for reference, gross in documents if totals.get(reference) != gross)
     return LedgerCheck(len(documents), duplicates, mismatched)
+
+
+def economic_documents(economic: EconomicSandbox) -> list[tuple[str, Decimal]]:
+    """Booked and draft invoices in the e-conomic simulator, by ``references.other``."""
+    return [
+        (str(d.get("references", {}).get("other", "")), Decimal(str(d.get("grossAmount"))))
+        for d in economic.booked_invoices() + economic.draft_invoices()
+    ]
+
+
+def tryton_documents(local: LocalTryton) -> list[tuple[str, Decimal]]:
+    """Customer invoices in Tryton (any state but cancelled), read over its REST API."""
+    with TrytonClient(local.url, local.key, company=local.company) as client:
+        found = client.search(
+            "account.invoice",
+            [("type", "=", "out"), ("state", "!=", "cancelled")],
+            fields=["reference", "total_amount"],
+        )
+    return [(str(i["reference"]), Decimal(i["total_amount"])) for i in found]
 
 
 def wait_until_settled(connection_id: int, expected: int, timeout: float) -> None:
@@ -74,7 +91,22 @@ def wait_until_settled(connection_id: int, expected: int, timeout: float) -> Non
 
 
 def run_demo(
-    orders: int, data_dir: Path, *, seed: int = 7, timeout: float = 600.0
+    orders: int,
+    data_dir: Path,
+    *,
+    seed: int = 7,
+    timeout: float = 600.0,
+    target: str = "economic",
+) -> dict[str, Any]:
+    """The demo against the e-conomic simulator, or a real local Tryton (``target="tryton"``)."""
+    if target == "tryton":
+        with running_sandbox(data_dir / "tryton") as local:
+            return _run(orders, data_dir, seed, timeout, local)
+    return _run(orders, data_dir, seed, timeout, None)
+
+
+def _run(
+    orders: int, data_dir: Path, seed: int, timeout: float, tryton: LocalTryton | None
 ) -> dict[str, Any]:
     rt = configure(data_dir, tuning=DEMO_TUNING, executor_id="kobling-demo")
     server = None
@@ -84,14 +116,19 @@ def run_demo(
         server = serve_in_thread(sandbox_app(sandboxes), port=port)
         now = datetime.now(UTC)
         connection_id = create_sandbox_integration(
-            rt, sandboxes, start_date=now - timedelta(days=30), use_webhooks=False
+            rt,
+            sandboxes,
+            start_date=now - timedelta(days=30),
+            use_webhooks=False,
+            ledger=tryton_ledger(tryton.directory) if tryton else None,
         )
         sandboxes.woo.generate_orders(orders, start=now - timedelta(days=40), end=now)
         start_engine(rt, schedules=False)
         poll_now(connection_id)
         wait_until_settled(connection_id, orders, timeout)
         counts = repo.outcome_counts(rt.db, connection_id)
-        ledger = check_ledger(sandboxes.woo, sandboxes.economic)
+        documents = tryton_documents(tryton) if tryton else economic_documents(sandboxes.economic)
+        ledger = check_ledger(sandboxes.woo, documents)
         return {
             "orders": orders,
             "transferred": counts.get("done", 0),

@@ -24,8 +24,8 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
-from contextlib import closing
+from collections.abc import Iterator, Mapping
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -643,3 +643,26 @@ def connection_settings(local: LocalTryton) -> tuple[dict[str, Any], dict[str, A
     if "Bank transfer" in methods:
         settings["payment_methods"] = {"bacs": methods["Bank transfer"]}
     return credentials, settings
+
+
+@contextmanager
+def running_sandbox(directory: Path, *, out: IO[str] = sys.stderr) -> Iterator[LocalTryton]:
+    """A served sandbox Tryton in ``directory``: created first if missing, stopped afterwards.
+
+    For ``kobling run --tryton DIR`` and ``kobling demo --target tryton``: one command, no
+    separate ``kobling tryton serve``. A directory made earlier keeps its port; a new one gets
+    a free port, so two demos never collide.
+    """
+    directory = Path(directory)
+    venv = find_venv()
+    if not (directory / INFO_FILE).exists():
+        print(f"Creating a Tryton database in {directory} (takes about 30 s) ...", file=out)
+        init_database(directory, port=free_port(), venv=venv)
+    local = LocalTryton.load(directory)
+    process = serve(directory, venv=venv, log=directory / SERVER_LOG)
+    try:
+        wait_until_listening(local.port, process=process)
+        print(f"Tryton is serving {local.url}", file=out)
+        yield local
+    finally:
+        stop(process)

@@ -72,6 +72,12 @@ class TrytonTargetSettings(BaseModel):
     default_payment_method: int | None = Field(
         default=None, ge=1, description="Payment method for shop methods not listed"
     )
+    late_invoice_date: Literal["last_posted", "hold"] = Field(
+        default="last_posted",
+        description="Tryton numbers invoices in date order. An order that arrives after a "
+        "later-dated invoice was posted is dated like that invoice (last_posted, noted in the "
+        "log), or held (hold)",
+    )
     rounding_tolerance: str = Field(
         default="0.05",
         pattern=r"^\d+(\.\d{1,2})?$",

@@ -226,8 +226,8 @@ class TrytonTarget:
             [("invoice", "=", invoice_id), ("manual", "=", False)],
             fields=["tax", "tax.parent", "amount", "description"],
         ):
-            tax = tax_line.get("tax") or {}
-            key = _id(tax["parent"]) if tax.get("parent") else _id(tax)
+            found: dict[str, Any] = tax_line.get("tax") or {}
+            key = _id(found["parent"]) if found.get("parent") else _id(found)
             if key not in wanted:
                 continue
             amount = Decimal(tax_line["amount"])
@@ -258,10 +258,14 @@ class TrytonTarget:
         if current.state == "booked":
             return current
         skipped: list[str] = []
-        for _ in range(len(SKIPPABLE_WARNINGS) + 1):
+        redated: list[str] = []
+        for _ in range(len(SKIPPABLE_WARNINGS) + 2):
             try:
                 self.client.call("account.invoice", "post", invoice_id, fields=["state"])
             except PermanentError as exc:
+                if exc.code == "invoice_date_order" and not redated:
+                    redated.append(self._redate_after_last_posted(invoice_id, exc))
+                    continue
                 name = SKIPPABLE_WARNINGS.get(exc.code)
                 if name is None or name in skipped:
                     raise
@@ -271,7 +275,7 @@ class TrytonTarget:
                 skipped.append(name)
                 continue
             break
-        booked = self._read(invoice_id)
+        booked = self._noted(self._read(invoice_id), "redated", redated)
         if skipped:
             note = (
                 f"Tryton's warning(s) {', '.join(skipped)} skipped deliberately: the taxes are "
@@ -281,6 +285,34 @@ class TrytonTarget:
                 booked.id, booked.state, booked.gross, {**booked.data, "warnings_skipped": note}
             )
         return booked
+
+    def _redate_after_last_posted(self, invoice_id: int, refused: PermanentError) -> str:
+        """Date a late invoice like the last posted one, as Tryton's numbering requires."""
+        if self.settings.late_invoice_date == "hold":
+            raise refused
+        invoice = self.client.read("account.invoice", invoice_id, fields=["invoice_date"])
+        ordered = invoice["invoice_date"]
+        found = self.client.search(
+            "account.invoice",
+            [
+                ("company", "=", self.settings.company),
+                ("type", "=", "out"),
+                ("state", "in", ["posted", "paid"]),
+                ("invoice_date", ">", ordered),
+            ],
+            fields=["invoice_date", "number"],
+            order=[("invoice_date", "DESC")],
+            limit=1,
+        )
+        if not found:
+            raise refused
+        last = found[0]
+        self.client.write("account.invoice", invoice_id, {"invoice_date": last["invoice_date"]})
+        return (
+            f"dated {last['invoice_date']} instead of the order's {ordered}: Tryton numbers "
+            f"invoices in date order and {last['number']} is dated {last['invoice_date']} "
+            "(setting target.late_invoice_date = 'hold' holds such orders instead)"
+        )
 
     def update_document(
         self, document_id: str, plan: DocumentPlan, customer_number: str
