@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test test-fast lint bench clean
+.PHONY: install run run-tryton test test-fast lint bench clean
 
 install: $(STAMP)
 
@@ -18,9 +18,16 @@ $(STAMP): pyproject.toml
 run: install
 	$(BIN)/kobling run --host $(HOST) --port $(PORT)
 
+# `make run` with the sandbox shop connected to a real local Tryton (var/tryton, created on
+# first use in about 30 s, served while Kobling runs). Its own data dir: var/ keeps the
+# e-conomic sandbox of `make run`.
+run-tryton: install tryton-env
+	$(BIN)/kobling run --data-dir var/run-tryton --tryton var/tryton --host $(HOST) --port $(PORT)
+
 # The whole suite: SQLite always, PostgreSQL started on a free loopback port for the
-# store and engine tests, stopped afterwards.
-test: install lint
+# store and engine tests, stopped afterwards; a real Tryton (its own virtualenv, one database
+# activated per run and copied per test) for the tests marked `tryton`.
+test: install lint tryton-env
 	scripts/with-postgres.sh $(BIN)/python -m pytest -q
 
 test-fast: install
@@ -35,7 +42,7 @@ bench: install
 	$(BIN)/python -m bench.run
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(TRYTON_VENV) var .pytest_cache .mypy_cache .ruff_cache
 
 # --- Tryton (GPL): its own virtualenv and server, never imported by Kobling ----------------
 # `make tryton-env` builds .venv-tryton from requirements-tryton.txt (again only when that

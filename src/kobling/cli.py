@@ -46,8 +46,27 @@ def run(
         bool, typer.Option(help="Create the sandbox integration on first run and serve it")
     ] = True,
     trickle: Annotated[float, typer.Option(help="Seconds between new sandbox orders")] = 8.0,
+    tryton: Annotated[
+        Path | None,
+        typer.Option(
+            help="Connect the sandbox shop to a real local Tryton in this directory (created "
+            "and served as needed) instead of the e-conomic simulator"
+        ),
+    ] = None,
 ) -> None:
     """Web server and worker in one process, on the embedded defaults."""
+    if tryton is not None:
+        from kobling.connectors.tryton.local import running_sandbox
+
+        with running_sandbox(tryton):
+            _run(data_dir, host, port, sandbox, trickle, tryton)
+        return
+    _run(data_dir, host, port, sandbox, trickle, None)
+
+
+def _run(
+    data_dir: Path, host: str, port: int, sandbox: bool, trickle: float, tryton: Path | None
+) -> None:
     import uvicorn
 
     from kobling.engine.launch import poll_now, start_engine, stop_engine
@@ -57,6 +76,7 @@ def run(
         Trickle,
         create_sandbox_integration,
         make_sandboxes,
+        tryton_ledger,
     )
     from kobling.store import repository as repo
     from kobling.web.app import create_app
@@ -73,7 +93,8 @@ def run(
         sandboxes = make_sandboxes(public_url, first_id=first_id)
         mounts = sandboxes.mounts()
         if connection_id is None and repo.count_integrations(rt.db) == 0:
-            connection_id = create_sandbox_integration(rt, sandboxes)
+            ledger = tryton_ledger(tryton) if tryton is not None else None
+            connection_id = create_sandbox_integration(rt, sandboxes, ledger=ledger)
         feeder = Trickle(sandboxes.woo, interval=trickle)
     web = create_app(mounts)
     config = uvicorn.Config(web, host=host, port=port, log_level="info", lifespan="off")
