@@ -158,6 +158,20 @@ def test_a_closed_period_is_a_permanent_error_that_names_the_period() -> None:
             "invoice_date_order",
             "numbers invoices in date order",
         ),
+        (
+            # account_invoice's msg_invoice_currency_exchange_credit_account_missing (pitfall 4)
+            user_error(
+                'To post invoice "INV2026-00003", you must define a currency exchange credit '
+                'account for "Nordisk Webshop ApS".'
+            ),
+            "exchange_account",
+            "no currency exchange credit account is set for Nordisk Webshop ApS",
+        ),
+        (
+            user_error('The invoice "[WEB-9]" generates a payment date "11/01/2026" in the past.'),
+            "payment_term_past",
+            "payment term gives a date in the past",
+        ),
         (user_error("Something else."), "rejected", "Tryton answered 400: Something else."),
     ],
 )
