@@ -50,13 +50,21 @@ def register(spec: ConnectorSpec) -> ConnectorSpec:
 
 
 def _load_builtin() -> None:
-    # Imported here so that importing the registry stays cheap and cycle-free.
-    from kobling.connectors import economic, tryton, woocommerce  # noqa: F401
+    # Imported here so that importing the registry stays cheap and cycle-free. Importing one
+    # connector elsewhere (the demo imports Tryton's client) registers only that one, so the
+    # check is "loaded", not "registry empty".
+    global _loaded
+    if not _loaded:
+        from kobling.connectors import economic, tryton, woocommerce  # noqa: F401
+
+        _loaded = True
+
+
+_loaded = False
 
 
 def get(kind: str) -> ConnectorSpec:
-    if not _REGISTRY:
-        _load_builtin()
+    _load_builtin()
     try:
         return _REGISTRY[kind]
     except KeyError:
@@ -65,6 +73,5 @@ def get(kind: str) -> ConnectorSpec:
 
 
 def all_specs() -> list[ConnectorSpec]:
-    if not _REGISTRY:
-        _load_builtin()
+    _load_builtin()
     return sorted(_REGISTRY.values(), key=lambda spec: spec.kind)

@@ -4,7 +4,8 @@ The orders are the hand-computed scenarios of ``tests/accounting/test_scenarios.
 VAT, One-Stop-Shop to DE/FR/FI in EUR, reverse charge in EUR and SEK, exports), re-dated to
 yesterday, plus one order dated in a closed period (December of last year, closed in Tryton
 before the run) and one whose VAT the rules refuse. One order is refunded after its invoice
-is posted. Orders paid by bank transfer ("bacs", every scenario) are registered as paid.
+is posted. Every order is paid by card (Stripe) at checkout, so its payment is registered and
+the invoice must end up ``paid``.
 """
 
 from __future__ import annotations
@@ -113,12 +114,21 @@ def _lines(tryton: TrytonDatabase, invoice_id: int) -> list[dict[str, Any]]:
     )
 
 
+def _paid_by_card(payload: dict[str, Any]) -> dict[str, Any]:
+    """The scenario's order paid at checkout by card (``redated`` moves the paid date)."""
+    paid = copy.deepcopy(payload)
+    paid["payment_method"], paid["payment_method_title"] = "stripe", "Credit card (Stripe)"
+    paid["transaction_id"] = f"ch_{payload['id']}"
+    paid["date_paid"] = paid["date_paid_gmt"] = payload["date_created_gmt"]
+    return paid
+
+
 def _add_orders(engine: TrytonEngine) -> dict[str, dict[str, Any]]:
     yesterday = (datetime.now(UTC) - timedelta(days=1)).replace(hour=10, minute=0, second=0)
     created = yesterday.strftime("%Y-%m-%dT%H:%M:%S")
     payloads: dict[str, dict[str, Any]] = {}
     for name in (*BOOKED, HELD_VAT):
-        payloads[name] = redated(BY_ID[name].payload, created)
+        payloads[name] = redated(_paid_by_card(BY_ID[name].payload), created)
     # dk-standard once more, on 15 December of last year: a period closed in Tryton.
     closed = redated(BY_ID["dk-standard"].payload, f"{date.today().year - 1}-12-15T10:00:00")
     closed["id"], closed["number"] = CLOSED_PERIOD_ORDER_ID, str(CLOSED_PERIOD_ORDER_ID)
@@ -135,7 +145,7 @@ def test_thirty_orders_end_to_end_in_a_real_tryton(tmp_path: Path, tryton: Tryto
         tmp_path,
         tryton,
         start=datetime(year - 1, 12, 1, tzinfo=UTC),
-        settings={"oss": True, "settled_payment_methods": ["bacs"]},
+        settings={"oss": True, "settled_payment_methods": ["stripe"]},
     )
     try:
         payloads = _add_orders(engine)
@@ -205,16 +215,46 @@ def test_thirty_orders_end_to_end_in_a_real_tryton(tmp_path: Path, tryton: Tryto
             assert D(line["quantity"]) == -D(original["quantity"])
         assert linked
 
-        # A re-run changes nothing in Tryton.
+        # A re-run changes nothing in Tryton: the same orders polled again, ...
         before = [(i["id"], i["state"], i["total_amount"]) for i in _invoices(tryton)]
         poll_now(engine.connection_id)
         engine.wait(lambda: repo.unsettled_count(engine.rt.db, engine.connection_id) == 0)
-        after = [(i["id"], i["state"], i["total_amount"]) for i in _invoices(tryton)]
-        assert after == before
-        references = [i["reference"] for i in _invoices(tryton)]
-        assert len(references) == len(set(references))
+        assert [(i["id"], i["state"], i["total_amount"]) for i in _invoices(tryton)] == before
     finally:
         stop()
+
+    # ... and a Kobling that lost all its data, given the same orders and then the same refund
+    # (in the order they happened): every document is found in Tryton by its reference,
+    # nothing is created or paid twice.
+    again, stop_again = start_tryton_engine(
+        tmp_path / "again",
+        tryton,
+        start=datetime(year - 1, 12, 1, tzinfo=UTC),
+        settings={"oss": True, "settled_payment_methods": ["stripe"]},
+    )
+    try:
+        payloads = _add_orders(again)
+        poll_now(again.connection_id)
+        again.wait(lambda: again.settled(30))
+        again.sandboxes.woo.add_refund(int(payloads[REFUNDED]["id"]), reason="returned")
+        poll_now(again.connection_id)
+        engine_db = again.rt.db
+        again.wait(lambda: again.settled(31))
+        assert [(i["id"], i["state"], i["total_amount"]) for i in _invoices(tryton)] == before
+        for name in BOOKED:
+            key = repo.transfer_key(
+                again.connection_id, "order", str(payloads[name]["id"]), "invoice"
+            )
+            transfer = repo.get_transfer(engine_db, key)
+            assert transfer is not None and transfer.outcome == "done", (name, transfer)
+            assert "already in the target" in transfer.reason, (name, transfer.reason)
+        cash = int(tryton.info["journals"]["cash"])
+        moves = tryton.client.search("account.move", [("journal", "=", cash)], fields=["id"])
+        assert len(moves) == len(BOOKED)  # one payment per invoice, none twice
+        references = [i["reference"] for i in _invoices(tryton)]
+        assert len(references) == len(set(references)) == len(BOOKED) + 2  # + draft + credit
+    finally:
+        stop_again()
 
 
 def _assert_invoice(
@@ -232,8 +272,8 @@ def _assert_invoice(
     assert amounts == (net, vat, gross), (name, amounts)
     assert invoice["currency"]["code"] == payload["currency"], name
     assert invoice["number"].startswith(f"INV{date.today().year}-"), name
-    # Paid by bank transfer at checkout in every scenario: registered, so the invoice is paid.
-    assert invoice["state"] == ("paid" if payload.get("date_paid_gmt") else "posted"), name
+    # Paid by card at checkout: the payment is registered, so the invoice is paid.
+    assert invoice["state"] == "paid", name
     taxes = tryton.info["taxes"]
     lines = [line for line in _lines(tryton, invoice["id"]) if line["product"]]
     expected_lines = [

@@ -213,3 +213,22 @@ def test_a_cancelled_order_is_credited_in_full_once(tryton: TrytonDatabase) -> N
     # 3 × 40.00 = 120.00 + 30.00 = 150.00, credited: −150.00
     assert credit.gross == D("-150.00")
     assert dataclasses.asdict(credit)["data"]["reference"] == "W-12-cancel"
+
+
+def test_validate_mode_leaves_a_checked_unnumbered_invoice_that_can_change(
+    tryton: TrytonDatabase,
+) -> None:
+    shop = target(tryton, invoice_mode="validate")
+    order = plan("W-13", TODAY, line("MUG", "1", "40.00"))
+    number = shop.ensure_customer(order.customer).number
+    shop.ensure_products(order)
+    draft = shop.create_document(order, number)
+    assert (draft.state, draft.data["state"], draft.data["number"]) == ("draft", "validated", None)
+    # The order changed before booking: 2 × 40.00 = 80.00 + 20.00 = 100.00, validated again.
+    changed = plan("W-13", TODAY, line("MUG", "2", "40.00"))
+    updated = shop.update_document(draft.id, changed, number)
+    assert (updated.id, updated.data["state"], updated.gross) == (
+        draft.id,
+        "validated",
+        D("100.00"),
+    )

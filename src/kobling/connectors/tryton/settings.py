@@ -34,8 +34,9 @@ class TrytonTargetSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     company: int = Field(ge=1, description="Id of the company the invoices belong to")
-    invoice_mode: Literal["draft", "book"] = Field(
-        default="book", description="Leave invoices as drafts, or post them"
+    invoice_mode: Literal["draft", "validate", "book"] = Field(
+        default="book",
+        description="Leave invoices as drafts, validate them (checked, not numbered), or post them",
     )
     customer_match_field: CustomerMatchField = Field(
         default="email",

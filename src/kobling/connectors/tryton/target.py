@@ -147,7 +147,21 @@ class TrytonTarget:
         if tax_identifier := self._tax_identifier(party):
             values["party_tax_identifier"] = tax_identifier
         created = self.client.create("account.invoice", values, fields=INVOICE_FIELDS)
-        return self._even_out(int(created["id"]), plan)
+        return self._validated(self._even_out(int(created["id"]), plan))
+
+    def _validated(self, document: TargetDocument) -> TargetDocument:
+        """With ``invoice_mode = validate``, a draft goes to Tryton's "validated" state."""
+        if self.settings.invoice_mode != "validate" or document.state == "booked":
+            return document
+        invoice_id = int(document.data["id"])
+        self.client.call("account.invoice", "validate_invoice", invoice_id, fields=["state"])
+        validated = self._read(invoice_id)
+        return TargetDocument(
+            validated.id,
+            validated.state,
+            validated.gross,
+            document.data | {"state": validated.data["state"]},
+        )
 
     def _party(self, customer_number: str) -> int:
         found = self.client.search(
@@ -319,6 +333,9 @@ class TrytonTarget:
     ) -> TargetDocument:
         invoice_id = int(document_id.removeprefix("draft:"))
         current = self.client.read("account.invoice", invoice_id, fields=["state", "lines"])
+        if current.get("state") == "validated":  # back to draft to change it
+            self.client.call("account.invoice", "draft", invoice_id, fields=["state"])
+            current["state"] = "draft"
         if current.get("state") != "draft":
             raise PermanentError(
                 f"invoice {invoice_id} is no longer a draft in Tryton ({current.get('state')})",
@@ -340,7 +357,7 @@ class TrytonTarget:
                 ],
             },
         )
-        return self._even_out(invoice_id, plan)
+        return self._validated(self._even_out(invoice_id, plan))
 
     def delete_document(self, document_id: str) -> None:
         invoice_id = int(document_id.removeprefix("draft:"))
