@@ -27,7 +27,7 @@ run-tryton: install tryton-env
 # The whole suite: SQLite always, PostgreSQL started on a free loopback port for the
 # store and engine tests, stopped afterwards; a real Tryton (its own virtualenv, one database
 # activated per run and copied per test) for the tests marked `tryton`.
-test: install lint tryton-env
+test: install lint tryton-env chromium
 	scripts/with-postgres.sh $(BIN)/python -m pytest -q
 
 test-fast: install
@@ -42,7 +42,7 @@ bench: install
 	$(BIN)/python -m bench.run
 
 clean:
-	rm -rf $(VENV) $(TRYTON_VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(TRYTON_VENV) var test-artifacts .pytest_cache .mypy_cache .ruff_cache
 
 # --- Tryton (GPL): its own virtualenv and server, never imported by Kobling ----------------
 # `make tryton-env` builds .venv-tryton from requirements-tryton.txt (again only when that
@@ -61,3 +61,12 @@ $(TRYTON_STAMP): requirements-tryton.txt
 
 tryton-test: install tryton-env
 	$(BIN)/python -m pytest -q -m tryton tests/connectors/tryton
+
+# --- a real browser for the dashboard tests: Debian's chromium, driven by Playwright ---------
+.PHONY: chromium browser-test
+
+chromium:
+	scripts/ensure-chromium.sh
+
+browser-test: install chromium
+	$(BIN)/python -m pytest -q -m browser tests/browser

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -135,20 +136,45 @@ def test_run_serves_the_dashboard_and_transfers_sandbox_orders(tmp_path: Path) -
     )
     base = f"http://127.0.0.1:{port}"
     try:
+        browser = httpx.Client(base_url=base, timeout=5)
+        deadline = time.monotonic() + 60
+        form = None
+        while time.monotonic() < deadline and form is None:
+            try:
+                form = browser.get("/")  # a fresh install sends the visitor to sign up
+            except httpx.TransportError:
+                time.sleep(0.3)
+        assert form is not None and form.status_code == 303
+        assert form.headers["location"] == "/signup"
+        page = browser.get("/signup")
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+        assert csrf, page.text
+        created = browser.post(
+            "/signup",
+            data={"email": "owner@kobling.test", "password": "a long password", "csrf": csrf[1]},
+        )
+        assert created.status_code == 303 and "kobling_session" in browser.cookies
+        token = _kobling(
+            "users", "token", "owner@kobling.test", "--data-dir", str(tmp_path / "var")
+        )
+        auth = {"Authorization": f"Bearer {token.strip()}"}
+        assert httpx.get(f"{base}/api/v1/transfers", timeout=2).status_code == 401
         done: list[dict] = []
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and not done:
             time.sleep(0.5)
             try:
-                rows = httpx.get(f"{base}/api/v1/transfers", timeout=2).json()
+                rows = httpx.get(f"{base}/api/v1/transfers", headers=auth, timeout=2).json()
             except (httpx.TransportError, ValueError):
                 continue
             done = [r for r in rows if r["outcome"] == "done"]
         assert done, (tmp_path / "run.log").read_text()[-3000:]
-        home = httpx.get(base + "/", timeout=5)
+        home = browser.get("/")
         assert home.status_code == 200
         assert "Sandbox WooCommerce → Sandbox e-conomic" in home.text
         assert "sandbox-orders" in home.text
+        detail = browser.get(f"/transfers/{done[0]['id']}")
+        assert detail.status_code == 200 and "received" in detail.text
         assert httpx.get(base + "/healthz", timeout=5).json()["status"] == "ok"
         log_text = (tmp_path / "run.log").read_text()
         assert "Kobling is running" in log_text

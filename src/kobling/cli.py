@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import signal
+import sys
 import tempfile
 import threading
 from pathlib import Path
@@ -26,6 +27,8 @@ app.add_typer(connections_app, name="connections")
 app.add_typer(tryton_app, name="tryton")
 app.add_typer(transfers_app, name="transfers")
 app.add_typer(db_app, name="db")
+users_app = typer.Typer(help="Users of the dashboard and API tokens.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
 
 DataDir = Annotated[
     Path,
@@ -275,6 +278,45 @@ def transfers_show(
     for stage in data["stages"]:
         typer.echo(f"--- {stage['stage']} ({stage['at']})")
         typer.echo(json.dumps(stage["data"], indent=2)[:4000])
+
+
+@users_app.command("add")
+def users_add(
+    email: Annotated[str, typer.Argument(help="E-mail address (the sign-in name)")],
+    role: Annotated[str, typer.Option(help="owner, member or read_only")] = "owner",
+    account: Annotated[
+        int | None, typer.Option(help="Account id (default: the first account)")
+    ] = None,
+    data_dir: DataDir = Path("var"),
+) -> None:
+    """Add a user; the password is read from standard input (never from the command line)."""
+    from kobling.store import people
+
+    rt = _open(data_dir)
+    password = sys.stdin.readline().rstrip("\n")
+    if len(password) < 10:
+        typer.echo("the password (on standard input) must have at least 10 characters", err=True)
+        raise typer.Exit(1)
+    account_id = account or people.first_account_id(rt.db) or people.create_account(rt.db, "Shop")
+    person = people.create_user(rt.db, account_id, email, password, role)
+    typer.echo(f"user {person.email} ({person.role}) added to account {person.account_id}")
+
+
+@users_app.command("token")
+def users_token(
+    email: Annotated[str, typer.Argument(help="The user the token acts as")],
+    name: Annotated[str, typer.Option(help="What the token is for")] = "cli",
+    data_dir: DataDir = Path("var"),
+) -> None:
+    """Create an API token for a user and print it (shown once; only a digest is stored)."""
+    from kobling.store import people
+
+    rt = _open(data_dir)
+    found = people.user_by_email(rt.db, email)
+    if found is None:
+        typer.echo(f"no active user {email!r}", err=True)
+        raise typer.Exit(1)
+    typer.echo(people.create_api_token(rt.db, found[0], name))
 
 
 @connections_app.command("list")

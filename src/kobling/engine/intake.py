@@ -170,7 +170,9 @@ def _evaluate_invoice(connection_id: int, payload: dict[str, Any], origin: str) 
     if not verdict.eligible:
         repo.mark_skipped(db, key, verdict.reason, digest)
         return {"action": "skipped", "key": key, "reason": verdict.reason}
-    workflow_id = key if current.attempts == 0 else f"{key}#{digest[:12]}"
+    # Each attempt its own workflow id: a DBOS workflow id runs once, and the same content may
+    # be attempted again (a retry asked for after fixing a setting).
+    workflow_id = key if current.attempts == 0 else f"{key}#{digest[:12]}.{current.attempts}"
     if not repo.mark_queued(db, key, workflow_id, digest, order.document_hash()):
         return {
             "action": "none",

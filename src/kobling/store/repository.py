@@ -593,3 +593,13 @@ def poll_count(db: Database, connection_id: int) -> int:
     with db.session() as s:
         cursor = s.get(PollCursor, connection_id)
         return cursor.polls if cursor else 0
+
+
+def set_system_credentials(
+    db: Database, box: CredentialBox, system_id: int, credentials: dict[str, Any]
+) -> None:
+    """Replace a system's credentials (sealed; they are never read back out by the web)."""
+    with db.session() as s:
+        s.execute(
+            update(System).where(System.id == system_id).values(credentials=box.seal(credentials))
+        )

@@ -1,0 +1,79 @@
+"""What a person can do to a transfer from the dashboard or the API: retry, re-transfer, skip.
+
+Each goes through the same intake as a webhook or a poll (the order is fetched again, so the
+current shop data and the connection's current settings apply), and each write to the target
+still looks up by reference first: a re-transfer of an order whose invoice exists finds it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import update
+
+from kobling.engine.intake import start_intake
+from kobling.engine.runtime import runtime
+from kobling.store.models import Transfer
+
+
+@dataclass(frozen=True)
+class ActionRefused(Exception):
+    """The action does not fit the transfer's state; ``reason`` says why in plain words."""
+
+    reason: str
+
+
+def _reopen(transfer: Transfer, reason: str, allowed: tuple[str, ...]) -> None:
+    """Make a settled transfer eligible for a new attempt (only one caller wins)."""
+    db = runtime().db
+    with db.session() as s:
+        done = s.execute(
+            update(Transfer)
+            .where(
+                Transfer.id == transfer.id,
+                Transfer.state == "settled",
+                Transfer.outcome.in_(allowed),
+            )
+            .values(outcome="held", reason=reason, fix="", content_hash="")
+        )
+    if not done.rowcount:  # type: ignore[attr-defined]
+        raise ActionRefused(
+            f"transfer {transfer.id} is {transfer.outcome or transfer.state}; this action needs "
+            f"one that is {' or '.join(allowed)}"
+        )
+    start_intake(
+        transfer.connection_id,
+        transfer.source_id,
+        "retry",
+        workflow_id=f"intake:{transfer.key}:manual:{transfer.attempts}",
+    )
+
+
+def retry(transfer: Transfer, by: str) -> None:
+    """Try a held or failed transfer again, after the fix was applied."""
+    _reopen(transfer, f"retry requested by {by}", ("held", "failed"))
+
+
+def retransfer(transfer: Transfer, by: str) -> None:
+    """Transfer again, also a done one (the target is searched by reference first)."""
+    _reopen(transfer, f"re-transfer requested by {by}", ("done", "held", "failed"))
+
+
+def skip(transfer: Transfer, by: str) -> None:
+    """Leave a held or failed transfer alone for good (it is no longer listed as a problem)."""
+    db = runtime().db
+    with db.session() as s:
+        done = s.execute(
+            update(Transfer)
+            .where(
+                Transfer.id == transfer.id,
+                Transfer.state == "settled",
+                Transfer.outcome.in_(("held", "failed")),
+            )
+            .values(outcome="skipped", reason=f"skipped by {by}: {transfer.reason}"[:2000], fix="")
+        )
+    if not done.rowcount:  # type: ignore[attr-defined]
+        raise ActionRefused(
+            f"transfer {transfer.id} is {transfer.outcome or transfer.state}; only a held or "
+            "failed transfer can be skipped"
+        )

@@ -1,0 +1,191 @@
+"""What one account may see and change: every query joined to the account, in the store.
+
+The web layer (API and dashboard) reaches integrations, systems, connections, transfers and
+receipts only through an ``AccountScope``, so a record of another account is not found, in
+the same way as a record that does not exist. Checking in the views alone would let one
+forgotten check leak data; here the account is part of every query.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, func, select, update
+
+from kobling.store.database import Database
+from kobling.store.models import Connection, Integration, Receipt, Snapshot, System, Transfer
+
+
+@dataclass(frozen=True)
+class AccountScope:
+    db: Database
+    account_id: int
+
+    # -- integrations, systems, connections ------------------------------------------------
+
+    def integrations(self) -> list[Integration]:
+        with self.db.session() as s:
+            query = select(Integration).where(Integration.account_id == self.account_id)
+            return list(s.scalars(query.order_by(Integration.id)))
+
+    def integration(self, integration_id: int) -> Integration | None:
+        with self.db.session() as s:
+            return s.scalar(
+                select(Integration).where(
+                    Integration.id == integration_id, Integration.account_id == self.account_id
+                )
+            )
+
+    def set_integration_active(self, integration_id: int, active: bool) -> bool:
+        with self.db.session() as s:
+            done = s.execute(
+                update(Integration)
+                .where(Integration.id == integration_id, Integration.account_id == self.account_id)
+                .values(active=active)
+            )
+            return bool(done.rowcount)  # type: ignore[attr-defined]
+
+    def _systems(self) -> Select[Any]:
+        return (
+            select(System)
+            .join(Integration, Integration.id == System.integration_id)
+            .where(Integration.account_id == self.account_id)
+        )
+
+    def systems(self) -> list[System]:
+        with self.db.session() as s:
+            return list(s.scalars(self._systems().order_by(System.id)))
+
+    def system(self, system_id: int) -> System | None:
+        with self.db.session() as s:
+            found: System | None = s.scalar(self._systems().where(System.id == system_id))
+            return found
+
+    def _connections(self) -> Select[Any]:
+        return (
+            select(Connection)
+            .join(Integration, Integration.id == Connection.integration_id)
+            .where(Integration.account_id == self.account_id)
+        )
+
+    def connections(self) -> list[Connection]:
+        with self.db.session() as s:
+            return list(s.scalars(self._connections().order_by(Connection.id)))
+
+    def connection(self, connection_id: int) -> Connection | None:
+        with self.db.session() as s:
+            found: Connection | None = s.scalar(
+                self._connections().where(Connection.id == connection_id)
+            )
+            return found
+
+    def connection_ids(self) -> list[int]:
+        return [c.id for c in self.connections()]
+
+    def set_connection_active(self, connection_id: int, active: bool) -> bool:
+        if self.connection(connection_id) is None:
+            return False
+        with self.db.session() as s:
+            s.execute(
+                update(Connection).where(Connection.id == connection_id).values(active=active)
+            )
+        return True
+
+    def set_connection_settings(self, connection_id: int, settings: dict[str, Any]) -> bool:
+        if self.connection(connection_id) is None:
+            return False
+        with self.db.session() as s:
+            s.execute(
+                update(Connection).where(Connection.id == connection_id).values(settings=settings)
+            )
+        return True
+
+    # -- transfers and receipts ------------------------------------------------------------
+
+    def _transfers(self) -> Select[Any]:
+        return (
+            select(Transfer)
+            .join(Connection, Connection.id == Transfer.connection_id)
+            .join(Integration, Integration.id == Connection.integration_id)
+            .where(Integration.account_id == self.account_id)
+        )
+
+    def transfers(
+        self,
+        *,
+        limit: int = 50,
+        offset: int = 0,
+        outcome: str | None = None,
+        state: str | None = None,
+        number: str | None = None,
+        connection_id: int | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[Transfer]:
+        query = self._transfers()
+        if outcome is not None:
+            query = query.where(Transfer.outcome == outcome)
+        if state is not None:
+            query = query.where(Transfer.state == state)
+        if number:
+            query = query.where(Transfer.source_number == number)
+        if connection_id is not None:
+            query = query.where(Transfer.connection_id == connection_id)
+        if since is not None:
+            query = query.where(Transfer.updated_at >= since)
+        if until is not None:
+            query = query.where(Transfer.updated_at < until)
+        query = query.order_by(Transfer.updated_at.desc(), Transfer.id.desc())
+        with self.db.session() as s:
+            return list(s.scalars(query.offset(offset).limit(limit)))
+
+    def transfer(self, transfer_id: int) -> Transfer | None:
+        with self.db.session() as s:
+            found: Transfer | None = s.scalar(self._transfers().where(Transfer.id == transfer_id))
+            return found
+
+    def snapshots(self, transfer_id: int) -> list[Snapshot] | None:
+        if self.transfer(transfer_id) is None:
+            return None
+        with self.db.session() as s:
+            query = select(Snapshot).where(Snapshot.transfer_id == transfer_id)
+            return list(s.scalars(query.order_by(Snapshot.id)))
+
+    def outcome_counts(self) -> dict[str, int]:
+        query = (
+            select(Transfer.outcome, func.count())
+            .join(Connection, Connection.id == Transfer.connection_id)
+            .join(Integration, Integration.id == Connection.integration_id)
+            .where(Integration.account_id == self.account_id)
+            .group_by(Transfer.outcome)
+        )
+        with self.db.session() as s:
+            return {str(outcome): int(n) for outcome, n in s.execute(query)}
+
+    def receipts(self, connection_ids: Sequence[int] | None = None, limit: int = 50) -> list[Any]:
+        query = (
+            select(Receipt)
+            .join(Connection, Connection.id == Receipt.connection_id)
+            .join(Integration, Integration.id == Connection.integration_id)
+            .where(Integration.account_id == self.account_id)
+        )
+        if connection_ids is not None:
+            query = query.where(Receipt.connection_id.in_(list(connection_ids)))
+        with self.db.session() as s:
+            return list(s.scalars(query.order_by(Receipt.id.desc()).limit(limit)))
+
+    def usage(self) -> list[dict[str, Any]]:
+        """Orders transferred per month: done transfers, each order counted once."""
+        query = (
+            select(Transfer.created_at)
+            .join(Connection, Connection.id == Transfer.connection_id)
+            .join(Integration, Integration.id == Connection.integration_id)
+            .where(Integration.account_id == self.account_id, Transfer.outcome == "done")
+        )
+        with self.db.session() as s:
+            months = Counter(at.strftime("%Y-%m") for at in s.scalars(query))
+        return [{"month": m, "orders": n} for m, n in sorted(months.items())]

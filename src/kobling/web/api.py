@@ -1,0 +1,390 @@
+"""The REST API, ``/api/v1``: what the dashboard shows, for scripts and integrators.
+
+Every call needs an API token (``Authorization: Bearer``) and sees only its account: records
+are reached through ``store.scope.AccountScope``, so another account's record answers 404 like
+one that does not exist. Credentials can be written, never read. Errors are problem documents
+(RFC 9457); the OpenAPI document is at ``/api/v1/openapi.json``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, Field
+
+from kobling.connectors import registry
+from kobling.domain.serialize import to_jsonable
+from kobling.engine import actions
+from kobling.engine.runtime import runtime
+from kobling.engine.settings import validate_connection_settings
+from kobling.store import people
+from kobling.store.models import Connection, Integration, System, Transfer
+from kobling.store.scope import AccountScope
+from kobling.web.problems import PROBLEM, Problem
+from kobling.web.security import api_person, require_write
+
+Person = Annotated[people.Person, Depends(api_person)]
+ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"description": title, "content": {PROBLEM: {}}}
+    for status, title in ((401, "Not signed in"), (403, "Not allowed"), (404, "Not found"))
+}
+
+router = APIRouter(prefix="/api/v1", responses=ERRORS)
+
+
+def scope(person: people.Person) -> AccountScope:
+    return AccountScope(runtime().db, person.account_id)
+
+
+# -- shapes ------------------------------------------------------------------------------------
+
+
+class Me(BaseModel):
+    id: int
+    email: str
+    role: str
+    account_id: int
+
+
+class ConnectionOut(BaseModel):
+    id: int
+    name: str
+    integration_id: int
+    entity: str
+    action: str
+    active: bool
+    source_system_id: int
+    target_system_id: int
+    settings: dict[str, Any]
+
+
+class IntegrationOut(BaseModel):
+    id: int
+    name: str
+    active: bool
+    start_date: datetime | None
+
+
+class SystemOut(BaseModel):
+    id: int
+    integration_id: int
+    kind: str
+    title: str
+    name: str
+    base_url: str
+    credentials: Literal["set"] = Field(
+        description="Credentials are write-only: the API says they are set, never what they are"
+    )
+
+
+class TransferOut(BaseModel):
+    id: int
+    key: str
+    connection_id: int
+    source_id: str
+    number: str
+    state: str
+    outcome: str | None
+    stage: str
+    reason: str
+    fix: str
+    document: str | None
+    attempts: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class SnapshotOut(BaseModel):
+    stage: str
+    created_at: datetime
+    data: dict[str, Any]
+
+
+class TransferDetail(TransferOut):
+    snapshots: list[SnapshotOut]
+
+
+class ReceiptOut(BaseModel):
+    id: int
+    connection_id: int
+    topic: str
+    object_id: str | None
+    status: str
+    detail: str
+    received_at: datetime
+
+
+class UsageOut(BaseModel):
+    outcomes: dict[str, int]
+    months: list[dict[str, Any]]
+
+
+class Accepted(BaseModel):
+    id: int
+    action: str
+    detail: str
+
+
+class Credentials(BaseModel):
+    credentials: dict[str, Any]
+
+
+def _connection(c: Connection) -> ConnectionOut:
+    return ConnectionOut(
+        id=c.id,
+        name=c.name,
+        integration_id=c.integration_id,
+        entity=c.entity,
+        action=c.action,
+        active=c.active,
+        source_system_id=c.source_system_id,
+        target_system_id=c.target_system_id,
+        settings=c.settings,
+    )
+
+
+def _integration(i: Integration) -> IntegrationOut:
+    return IntegrationOut(id=i.id, name=i.name, active=i.active, start_date=i.start_date)
+
+
+def _system(s: System) -> SystemOut:
+    title = registry.get(s.kind).title
+    return SystemOut(
+        id=s.id,
+        integration_id=s.integration_id,
+        kind=s.kind,
+        title=title,
+        name=s.name,
+        base_url=s.base_url,
+        credentials="set",
+    )
+
+
+def _transfer(t: Transfer) -> dict[str, Any]:
+    return {
+        "id": t.id,
+        "key": t.key,
+        "connection_id": t.connection_id,
+        "source_id": t.source_id,
+        "number": t.source_number,
+        "state": t.state,
+        "outcome": t.outcome,
+        "stage": t.stage,
+        "reason": t.reason,
+        "fix": t.fix,
+        "document": t.target_document_id,
+        "attempts": t.attempts,
+        "created_at": t.created_at,
+        "updated_at": t.updated_at,
+    }
+
+
+def _missing(what: str, ident: int) -> Problem:
+    return Problem(404, f"{what} {ident} does not exist in this account")
+
+
+# -- endpoints ---------------------------------------------------------------------------------
+
+
+@router.get("/me", response_model=Me)
+def me(person: Person) -> Me:
+    return Me(id=person.id, email=person.email, role=person.role, account_id=person.account_id)
+
+
+@router.get("/integrations", response_model=list[IntegrationOut])
+def integrations(person: Person) -> list[IntegrationOut]:
+    return [_integration(i) for i in scope(person).integrations()]
+
+
+@router.get("/integrations/{integration_id}", response_model=IntegrationOut)
+def integration(integration_id: int, person: Person) -> IntegrationOut:
+    found = scope(person).integration(integration_id)
+    if found is None:
+        raise _missing("integration", integration_id)
+    return _integration(found)
+
+
+@router.post("/integrations/{integration_id}/{switch}", response_model=IntegrationOut)
+def switch_integration(
+    integration_id: int, switch: Literal["activate", "deactivate"], person: Person
+) -> IntegrationOut:
+    require_write(person)
+    account = scope(person)
+    if not account.set_integration_active(integration_id, switch == "activate"):
+        raise _missing("integration", integration_id)
+    found = account.integration(integration_id)
+    assert found is not None
+    return _integration(found)
+
+
+@router.get("/systems", response_model=list[SystemOut])
+def systems(person: Person) -> list[SystemOut]:
+    return [_system(s) for s in scope(person).systems()]
+
+
+@router.get("/systems/{system_id}", response_model=SystemOut)
+def system(system_id: int, person: Person) -> SystemOut:
+    found = scope(person).system(system_id)
+    if found is None:
+        raise _missing("system", system_id)
+    return _system(found)
+
+
+@router.put("/systems/{system_id}/credentials", response_model=SystemOut)
+def set_credentials(system_id: int, body: Credentials, person: Person) -> SystemOut:
+    """Replace a system's credentials (validated against its connector; never echoed)."""
+    require_write(person)
+    account = scope(person)
+    found = account.system(system_id)
+    if found is None:
+        raise _missing("system", system_id)
+    model = registry.get(found.kind).credentials_model
+    try:
+        model.model_validate(body.credentials)
+    except ValueError as exc:
+        fields = sorted(model.model_fields)
+        raise Problem(
+            422,
+            f"these are not valid {registry.get(found.kind).title} credentials",
+            fix=f"send the fields {', '.join(fields)}",
+        ) from exc
+    rt = runtime()
+    from kobling.store import repository as repo
+
+    repo.set_system_credentials(rt.db, rt.box, found.id, body.credentials)
+    return _system(found)
+
+
+@router.get("/connections", response_model=list[ConnectionOut])
+def connections(person: Person) -> list[ConnectionOut]:
+    return [_connection(c) for c in scope(person).connections()]
+
+
+@router.get("/connections/{connection_id}", response_model=ConnectionOut)
+def connection(connection_id: int, person: Person) -> ConnectionOut:
+    found = scope(person).connection(connection_id)
+    if found is None:
+        raise _missing("connection", connection_id)
+    return _connection(found)
+
+
+@router.post("/connections/{connection_id}/{switch}", response_model=ConnectionOut)
+def switch_connection(
+    connection_id: int, switch: Literal["activate", "deactivate"], person: Person
+) -> ConnectionOut:
+    require_write(person)
+    account = scope(person)
+    if not account.set_connection_active(connection_id, switch == "activate"):
+        raise _missing("connection", connection_id)
+    found = account.connection(connection_id)
+    assert found is not None
+    return _connection(found)
+
+
+@router.put("/connections/{connection_id}/settings", response_model=ConnectionOut)
+def connection_settings(
+    connection_id: int, settings: dict[str, Any], person: Person
+) -> ConnectionOut:
+    """Replace the settings; validated by the source's and target's settings schemas."""
+    require_write(person)
+    account = scope(person)
+    found = account.connection(connection_id)
+    if found is None:
+        raise _missing("connection", connection_id)
+    source, target = account.system(found.source_system_id), account.system(found.target_system_id)
+    assert source is not None and target is not None
+    try:
+        valid = validate_connection_settings(source.kind, target.kind, settings)
+    except ValueError as exc:
+        raise Problem(422, f"the settings are not valid: {exc}") from exc
+    account.set_connection_settings(connection_id, valid)
+    updated = account.connection(connection_id)
+    assert updated is not None
+    return _connection(updated)
+
+
+@router.get("/transfers", response_model=list[TransferOut])
+def transfers(
+    person: Person,
+    outcome: Literal["done", "skipped", "held", "failed"] | None = None,
+    state: Literal["new", "queued", "running", "settled"] | None = None,
+    number: Annotated[str | None, Query(max_length=100)] = None,
+    connection: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> list[dict[str, Any]]:
+    rows = scope(person).transfers(
+        limit=limit,
+        offset=offset,
+        outcome=outcome,
+        state=state,
+        number=number,
+        connection_id=connection,
+        since=since,
+        until=until,
+    )
+    return [_transfer(t) for t in rows]
+
+
+@router.get("/transfers/{transfer_id}", response_model=TransferDetail)
+def transfer(transfer_id: int, person: Person) -> dict[str, Any]:
+    account = scope(person)
+    found = account.transfer(transfer_id)
+    snapshots = account.snapshots(transfer_id)
+    if found is None or snapshots is None:
+        raise _missing("transfer", transfer_id)
+    return {
+        **_transfer(found),
+        "snapshots": [
+            {"stage": s.stage, "created_at": s.created_at, "data": to_jsonable(s.data)}
+            for s in snapshots
+        ],
+    }
+
+
+@router.post("/transfers/{transfer_id}/{action}", response_model=Accepted, status_code=202)
+async def transfer_action(
+    transfer_id: int, action: Literal["retry", "retransfer", "skip"], person: Person
+) -> Accepted:
+    require_write(person)
+    found = scope(person).transfer(transfer_id)
+    if found is None:
+        raise _missing("transfer", transfer_id)
+    do = {"retry": actions.retry, "retransfer": actions.retransfer, "skip": actions.skip}[action]
+    try:
+        await run_in_threadpool(do, found, person.email)
+    except actions.ActionRefused as refused:
+        raise Problem(409, refused.reason) from refused
+    return Accepted(id=transfer_id, action=action, detail=f"{action} accepted")
+
+
+@router.get("/receipts", response_model=list[ReceiptOut])
+def receipts(
+    person: Person,
+    connection: int | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> list[ReceiptOut]:
+    rows = scope(person).receipts([connection] if connection is not None else None, limit)
+    return [
+        ReceiptOut(
+            id=r.id,
+            connection_id=r.connection_id,
+            topic=r.topic,
+            object_id=r.object_id,
+            status=r.status,
+            detail=r.detail,
+            received_at=r.received_at,
+        )
+        for r in rows
+    ]
+
+
+@router.get("/usage", response_model=UsageOut)
+def usage(person: Person) -> UsageOut:
+    account = scope(person)
+    return UsageOut(outcomes=account.outcome_counts(), months=account.usage())

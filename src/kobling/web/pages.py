@@ -1,0 +1,259 @@
+"""The dashboard's pages: first sign-up, sign-in, home, a transfer with every stage's data.
+
+Server-rendered (Jinja2). Forms that change something carry a CSRF token: the session's when
+signed in, otherwise a double-submit cookie set with the form.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from kobling import __version__
+from kobling.domain.serialize import to_jsonable
+from kobling.engine import actions
+from kobling.engine.runtime import runtime
+from kobling.store import people
+from kobling.store.scope import AccountScope
+from kobling.web.security import (
+    SESSION_COOKIE,
+    csrf_ok,
+    is_https,
+    note_failed_sign_in,
+    sign_in_blocked,
+    signed_in,
+)
+
+templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+router = APIRouter(include_in_schema=False)
+FORM_CSRF_COOKIE = "kobling_form_csrf"
+MIN_PASSWORD = 10
+ACTIONS = {"retry": "Retry", "retransfer": "Transfer again", "skip": "Skip"}
+
+
+def _see_other(path: str) -> RedirectResponse:
+    return RedirectResponse(path, status_code=303)
+
+
+def _anonymous_form(request: Request, template: str, status: int = 200, **context: Any) -> Any:
+    token = request.cookies.get(FORM_CSRF_COOKIE) or secrets.token_urlsafe(32)
+    page = templates.TemplateResponse(
+        request, template, {"csrf": token, "person": None, **context}, status_code=status
+    )
+    page.set_cookie(
+        FORM_CSRF_COOKIE, token, httponly=True, samesite="strict", secure=is_https(request)
+    )
+    return page
+
+
+def _start_session(request: Request, person: people.Person) -> RedirectResponse:
+    secret, _ = people.open_session(runtime().db, person)
+    response = _see_other("/")
+    response.set_cookie(
+        SESSION_COOKIE,
+        secret,
+        httponly=True,
+        samesite="lax",
+        secure=is_https(request),
+        max_age=int(people.SESSION_LIFETIME.total_seconds()),
+    )
+    response.delete_cookie(FORM_CSRF_COOKIE)
+    return response
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+@router.get("/signup", response_class=HTMLResponse)
+def signup_form(request: Request) -> Any:
+    if people.count_users(runtime().db):
+        return _see_other("/login")
+    return _anonymous_form(request, "signup.html")
+
+
+@router.post("/signup")
+def signup(
+    request: Request,
+    email: str = Form(""),
+    password: str = Form(""),
+    csrf: str = Form(""),
+) -> Any:
+    db = runtime().db
+    if people.count_users(db):
+        return _see_other("/login")
+    if not csrf_ok(request.cookies.get(FORM_CSRF_COOKIE, ""), csrf):
+        return _anonymous_form(
+            request, "signup.html", 400, error="The form expired; please try again.", email=email
+        )
+    if "@" not in email or len(password) < MIN_PASSWORD:
+        return _anonymous_form(
+            request,
+            "signup.html",
+            400,
+            error=f"Enter an e-mail address and a password of at least {MIN_PASSWORD} characters.",
+            email=email,
+        )
+    account = people.first_account_id(db) or people.create_account(db, "My shop")
+    person = people.create_user(db, account, email, password, "owner")
+    return _start_session(request, person)
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request) -> Any:
+    if not people.count_users(runtime().db):
+        return _see_other("/signup")
+    return _anonymous_form(request, "login.html")
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    email: str = Form(""),
+    password: str = Form(""),
+    csrf: str = Form(""),
+) -> Any:
+    if not csrf_ok(request.cookies.get(FORM_CSRF_COOKIE, ""), csrf):
+        return _anonymous_form(
+            request, "login.html", 400, error="The form expired; please try again.", email=email
+        )
+    client = _client(request)
+    if sign_in_blocked(email, client):
+        return _anonymous_form(
+            request,
+            "login.html",
+            429,
+            error="Too many failed attempts. Wait 15 minutes, then try again.",
+            email=email,
+        )
+    found = people.user_by_email(runtime().db, email)
+    if found is None or not people.password_matches(found[1], password):
+        note_failed_sign_in(email, client)
+        return _anonymous_form(
+            request, "login.html", 401, error="Wrong e-mail address or password.", email=email
+        )
+    return _start_session(request, found[0])
+
+
+@router.post("/logout")
+def logout(request: Request, csrf: str = Form("")) -> Any:
+    session = signed_in(request)
+    secret = request.cookies.get(SESSION_COOKIE)
+    if session is not None and secret and csrf_ok(session.csrf_token, csrf):
+        people.close_session(runtime().db, secret)
+    response = _see_other("/login")
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+def _signed_in_or_redirect(request: Request) -> people.SignedIn | Response:
+    session = signed_in(request)
+    if session is not None:
+        return session
+    if not people.count_users(runtime().db):
+        return _see_other("/signup")
+    return _see_other("/login")
+
+
+def _row(t: Any) -> dict[str, Any]:
+    return {
+        "id": t.id,
+        "source_id": t.source_id,
+        "number": t.source_number,
+        "state": t.state,
+        "outcome": t.outcome,
+        "stage": t.stage,
+        "reason": t.reason,
+        "fix": t.fix,
+        "document": t.target_document_id,
+    }
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request) -> Any:
+    session = _signed_in_or_redirect(request)
+    if isinstance(session, Response):
+        return session
+    account = AccountScope(runtime().db, session.person.account_id)
+    integrations = [
+        {
+            "name": i.name,
+            "active": i.active,
+            "start_date": i.start_date,
+            "connections": [c for c in account.connections() if c.integration_id == i.id],
+        }
+        for i in account.integrations()
+    ]
+    context = {
+        "person": session.person,
+        "csrf": session.csrf_token,
+        "integrations": integrations,
+        "transfers": [_row(t) for t in account.transfers(limit=50)],
+        "counts": account.outcome_counts(),
+        "version": __version__,
+    }
+    return templates.TemplateResponse(request, "home.html", context)
+
+
+@router.get("/transfers/{transfer_id}", response_class=HTMLResponse)
+def transfer_page(request: Request, transfer_id: int, message: str = "") -> Any:
+    session = _signed_in_or_redirect(request)
+    if isinstance(session, Response):
+        return session
+    account = AccountScope(runtime().db, session.person.account_id)
+    found = account.transfer(transfer_id)
+    snapshots = account.snapshots(transfer_id)
+    if found is None or snapshots is None:
+        return HTMLResponse("Not found", status_code=404)
+    shown = [
+        {
+            "stage": s.stage,
+            "created_at": s.created_at,
+            "json": json.dumps(to_jsonable(s.data), indent=2, ensure_ascii=False),
+        }
+        for s in snapshots
+    ]
+    offered = {
+        "held": ("retry", "skip"),
+        "failed": ("retry", "skip"),
+        "done": ("retransfer",),
+    }.get(found.outcome or "", ())
+    context = {
+        "person": session.person,
+        "csrf": session.csrf_token,
+        "t": found,
+        "snapshots": shown,
+        "actions": [(a, ACTIONS[a]) for a in offered],
+        "message": message[:200],
+    }
+    return templates.TemplateResponse(request, "transfer.html", context)
+
+
+@router.post("/transfers/{transfer_id}/{action}")
+async def transfer_action(
+    request: Request, transfer_id: int, action: str, csrf: str = Form("")
+) -> Any:
+    session = _signed_in_or_redirect(request)
+    if isinstance(session, Response):
+        return session
+    if not csrf_ok(session.csrf_token, csrf) or action not in ACTIONS:
+        return HTMLResponse("The form expired; reload the page.", status_code=400)
+    if not session.person.can_write:
+        return HTMLResponse("Your role may not change transfers.", status_code=403)
+    found = AccountScope(runtime().db, session.person.account_id).transfer(transfer_id)
+    if found is None:
+        return HTMLResponse("Not found", status_code=404)
+    do = {"retry": actions.retry, "retransfer": actions.retransfer, "skip": actions.skip}[action]
+    try:
+        await run_in_threadpool(do, found, session.person.email)
+        message = f"{ACTIONS[action]}: accepted"
+    except actions.ActionRefused as refused:
+        message = refused.reason
+    return _see_other(f"/transfers/{transfer_id}?message={message}")
