@@ -103,3 +103,29 @@ def test_sign_out_ends_the_session(web: Web) -> None:
     assert out.status_code == 303
     again = web.client.get("/", follow_redirects=False)
     assert (again.status_code, again.headers["location"]) == (303, "/login")
+
+
+def test_settings_form_is_generated_validated_and_scoped(web: Web) -> None:
+    assert sign_in(web.client, web.a.owner.email) == 303
+    path = f"/connections/{web.a.connection_id}/settings"
+    form = web.client.get(path)
+    assert form.status_code == 200
+    # One input per field of the three schemas, with the current values.
+    assert 'name="engine.rounding_tolerance" value="0.05"' in form.text
+    assert (
+        'name="target.invoice_mode"' in form.text and 'name="source.eligible_states"' in form.text
+    )
+    data = {"csrf": csrf_of(form.text), "engine.rounding_tolerance": "lots"}
+    refused = web.client.post(path, data=data)
+    assert refused.status_code == 422 and "rounding_tolerance" in refused.text
+    data["engine.rounding_tolerance"] = "0.10"
+    data["target.invoice_mode"] = "draft"
+    saved = web.client.post(path, data=data)
+    assert saved.status_code == 200 and 'id="saved"' in saved.text
+    stored = web.client.get(f"/api/v1/connections/{web.a.connection_id}", headers=web.a.auth)
+    settings = stored.json()["settings"]
+    assert settings["rounding_tolerance"] == "0.10"
+    assert settings["target"]["invoice_mode"] == "draft"
+    # An unticked checkbox means off; another account's connection is not found.
+    assert settings["use_webhooks"] is False
+    assert web.client.get(f"/connections/{web.b.connection_id}/settings").status_code == 404

@@ -20,8 +20,10 @@ from kobling import __version__
 from kobling.domain.serialize import to_jsonable
 from kobling.engine import actions
 from kobling.engine.runtime import runtime
+from kobling.engine.settings import SettingsError, validate_connection_settings
 from kobling.store import people
 from kobling.store.scope import AccountScope
+from kobling.web.forms import parse_settings_form, settings_form
 from kobling.web.security import (
     SESSION_COOKIE,
     csrf_ok,
@@ -257,3 +259,68 @@ async def transfer_action(
     except actions.ActionRefused as refused:
         message = refused.reason
     return _see_other(f"/transfers/{transfer_id}?message={message}")
+
+
+@router.get("/connections/{connection_id}/settings", response_class=HTMLResponse)
+def settings_page(request: Request, connection_id: int, saved: bool = False) -> Any:
+    session = _signed_in_or_redirect(request)
+    if isinstance(session, Response):
+        return session
+    return _settings(request, session, connection_id, saved=saved)
+
+
+def _settings(
+    request: Request,
+    session: people.SignedIn,
+    connection_id: int,
+    *,
+    saved: bool = False,
+    problems: list[str] | None = None,
+    shown: dict[str, Any] | None = None,
+    status: int = 200,
+) -> Any:
+    account = AccountScope(runtime().db, session.person.account_id)
+    found = account.connection(connection_id)
+    if found is None:
+        return HTMLResponse("Not found", status_code=404)
+    source, target = account.system(found.source_system_id), account.system(found.target_system_id)
+    assert source is not None and target is not None
+    context = {
+        "person": session.person,
+        "csrf": session.csrf_token,
+        "connection": found,
+        "sections": settings_form(source.kind, target.kind, shown or found.settings),
+        "saved": saved,
+        "problems": problems or [],
+    }
+    return templates.TemplateResponse(request, "settings.html", context, status_code=status)
+
+
+@router.post("/connections/{connection_id}/settings")
+async def save_settings(request: Request, connection_id: int) -> Any:
+    session = _signed_in_or_redirect(request)
+    if isinstance(session, Response):
+        return session
+    form = {k: str(v) for k, v in (await request.form()).items()}
+    if not csrf_ok(session.csrf_token, form.pop("csrf", "")):
+        return HTMLResponse("The form expired; reload the page.", status_code=400)
+    if not session.person.can_write:
+        return HTMLResponse("Your role may not change settings.", status_code=403)
+    account = AccountScope(runtime().db, session.person.account_id)
+    found = account.connection(connection_id)
+    if found is None:
+        return HTMLResponse("Not found", status_code=404)
+    source, target = account.system(found.source_system_id), account.system(found.target_system_id)
+    assert source is not None and target is not None
+    wanted, problems = parse_settings_form(source.kind, target.kind, form)
+    # Keys the form does not show (set by commands, e.g. booking_confirmed) are kept.
+    merged = {**found.settings, **wanted}
+    if not problems:
+        try:
+            valid = validate_connection_settings(source.kind, target.kind, merged)
+        except SettingsError as error:
+            problems = [p.strip() for p in str(error).split(":", 1)[-1].split(";")]
+        else:
+            account.set_connection_settings(connection_id, valid)
+            return _see_other(f"/connections/{connection_id}/settings?saved=true")
+    return _settings(request, session, connection_id, problems=problems, shown=merged, status=422)
