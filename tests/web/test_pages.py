@@ -129,3 +129,10 @@ def test_settings_form_is_generated_validated_and_scoped(web: Web) -> None:
     # An unticked checkbox means off; another account's connection is not found.
     assert settings["use_webhooks"] is False
     assert web.client.get(f"/connections/{web.b.connection_id}/settings").status_code == 404
+
+
+def test_an_id_beyond_the_database_integer_is_refused_not_a_server_error(web: Web) -> None:
+    assert sign_in(web.client, web.a.owner.email) == 303
+    huge = 2**63
+    assert web.client.get(f"/transfers/{huge}").status_code == 422
+    assert web.client.get(f"/connections/{huge}/settings").status_code == 422

@@ -23,6 +23,7 @@ from kobling.engine.runtime import runtime
 from kobling.engine.settings import SettingsError, validate_connection_settings
 from kobling.store import people
 from kobling.store.scope import AccountScope
+from kobling.web.api import RecordId
 from kobling.web.forms import parse_settings_form, settings_form
 from kobling.web.security import (
     SESSION_COOKIE,
@@ -205,7 +206,7 @@ def home(request: Request) -> Any:
 
 
 @router.get("/transfers/{transfer_id}", response_class=HTMLResponse)
-def transfer_page(request: Request, transfer_id: int, message: str = "") -> Any:
+def transfer_page(request: Request, transfer_id: RecordId, message: str = "") -> Any:
     session = _signed_in_or_redirect(request)
     if isinstance(session, Response):
         return session
@@ -240,7 +241,7 @@ def transfer_page(request: Request, transfer_id: int, message: str = "") -> Any:
 
 @router.post("/transfers/{transfer_id}/{action}")
 async def transfer_action(
-    request: Request, transfer_id: int, action: str, csrf: str = Form("")
+    request: Request, transfer_id: RecordId, action: str, csrf: str = Form("")
 ) -> Any:
     session = _signed_in_or_redirect(request)
     if isinstance(session, Response):
@@ -262,7 +263,7 @@ async def transfer_action(
 
 
 @router.get("/connections/{connection_id}/settings", response_class=HTMLResponse)
-def settings_page(request: Request, connection_id: int, saved: bool = False) -> Any:
+def settings_page(request: Request, connection_id: RecordId, saved: bool = False) -> Any:
     session = _signed_in_or_redirect(request)
     if isinstance(session, Response):
         return session
@@ -272,7 +273,7 @@ def settings_page(request: Request, connection_id: int, saved: bool = False) -> 
 def _settings(
     request: Request,
     session: people.SignedIn,
-    connection_id: int,
+    connection_id: RecordId,
     *,
     saved: bool = False,
     problems: list[str] | None = None,
@@ -297,7 +298,7 @@ def _settings(
 
 
 @router.post("/connections/{connection_id}/settings")
-async def save_settings(request: Request, connection_id: int) -> Any:
+async def save_settings(request: Request, connection_id: RecordId) -> Any:
     session = _signed_in_or_redirect(request)
     if isinstance(session, Response):
         return session
