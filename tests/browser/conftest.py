@@ -87,7 +87,9 @@ def served_app(app: Any) -> Iterator[str]:
         server.stop()
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: while Playwright's sync API is started it keeps an event loop
+# running in the main thread, and DBOS then refuses its synchronous launch in every later test.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     try:
         from playwright.sync_api import sync_playwright

@@ -27,6 +27,7 @@ from tests.accounting.test_scenarios import BY_ID
 from tests.accounting.woo_payloads import redated
 from tests.browser.conftest import BrowserPage
 from tests.engine.conftest import FAST
+from tests.support.databases import sqlite_url
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -49,7 +50,13 @@ def kobling(tmp_path: Path) -> Iterator[str]:
 def _kobling(tmp_path: Path) -> Iterator[str]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    rt = configure(tmp_path / "data", public_url=url, tuning=FAST, executor_id="browser")
+    rt = configure(
+        tmp_path / "data",
+        public_url=url,
+        tuning=FAST,
+        executor_id="browser",
+        database=sqlite_url(tmp_path / "data"),
+    )
     sandboxes = make_sandboxes(url)
     server = serve_in_thread(create_app(sandboxes.mounts()), port=port)
     now = datetime.now(UTC)

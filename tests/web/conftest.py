@@ -16,6 +16,7 @@ from kobling.engine.settings import validate_connection_settings
 from kobling.store import people
 from kobling.store import repository as repo
 from kobling.web.app import create_app
+from tests.support.databases import sqlite_url
 
 PASSWORD = "correct horse battery"
 
@@ -104,7 +105,7 @@ class Web:
 
 @pytest.fixture
 def web(tmp_path: Path) -> Iterator[Web]:
-    rt = configure(tmp_path / "data")
+    rt = configure(tmp_path / "data", database=sqlite_url(tmp_path / "data"))
     a, b = make_tenant(rt, "Alpha"), make_tenant(rt, "Beta")
     try:
         with TestClient(create_app()) as client:

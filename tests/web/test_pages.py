@@ -32,8 +32,9 @@ def test_the_first_visitor_creates_the_owner_then_sign_up_closes(tmp_path: Path)
     from kobling.engine import runtime as runtime_module
     from kobling.engine.runtime import configure
     from kobling.store import repository as repo
+    from tests.support.databases import sqlite_url
 
-    rt = configure(tmp_path / "data")
+    rt = configure(tmp_path / "data", database=sqlite_url(tmp_path / "data"))
     sandbox_account = repo.create_account(rt.db, "Sandbox")
     try:
         with TestClient(create_app()) as client:

@@ -18,11 +18,12 @@ from schemathesis.checks import not_a_server_error
 from kobling.engine import runtime as runtime_module
 from kobling.engine.runtime import configure
 from kobling.web.app import create_app
+from tests.support.databases import sqlite_url
 from tests.web.conftest import Tenant, make_tenant
 
 
 def test_no_generated_request_makes_a_server_error(tmp_path: Path) -> None:
-    rt = configure(tmp_path / "data")
+    rt = configure(tmp_path / "data", database=sqlite_url(tmp_path / "data"))
     try:
         alpha, beta = make_tenant(rt, "Alpha"), make_tenant(rt, "Beta")
         schema = schemathesis.openapi.from_asgi("/api/v1/openapi.json", create_app())
