@@ -303,3 +303,48 @@ def token_user(db: Database, secret: str) -> Person | None:
         token, user = row
         token.last_used_at = utcnow()
         return _person(user)
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    id: int
+    name: str
+    prefix: str
+    created_at: datetime
+    last_used_at: datetime | None
+
+
+def list_api_tokens(db: Database, person: Person) -> list[TokenInfo]:
+    with db.session() as s:
+        rows = s.scalars(
+            select(ApiToken)
+            .where(ApiToken.user_id == person.id, ApiToken.revoked_at.is_(None))
+            .order_by(ApiToken.id)
+        )
+        return [TokenInfo(t.id, t.name, t.prefix, t.created_at, t.last_used_at) for t in rows]
+
+
+def revoke_api_token(db: Database, person: Person, token_id: int) -> bool:
+    with db.session() as s:
+        done = s.execute(
+            update(ApiToken)
+            .where(
+                ApiToken.id == token_id,
+                ApiToken.user_id == person.id,
+                ApiToken.revoked_at.is_(None),
+            )
+            .values(revoked_at=utcnow())
+        )
+        return bool(done.rowcount)  # type: ignore[attr-defined]
+
+
+def owner_count(db: Database, account_id: int) -> int:
+    with db.session() as s:
+        return int(
+            s.scalar(
+                select(func.count())
+                .select_from(User)
+                .where(User.account_id == account_id, User.role == "owner", User.active.is_(True))
+            )
+            or 0
+        )

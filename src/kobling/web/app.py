@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from kobling import __version__
 from kobling.engine.runtime import runtime
 from kobling.engine.webhook_intake import receive_delivery
-from kobling.web import api, pages, problems
+from kobling.web import api, pages, people_pages, problems
 
 
 def create_app(mounts: dict[str, Any] | None = None) -> FastAPI:
@@ -39,6 +39,7 @@ def create_app(mounts: dict[str, Any] | None = None) -> FastAPI:
 
     app.include_router(api.router)
     app.include_router(pages.router)
+    app.include_router(people_pages.router)
     for prefix, sub in (mounts or {}).items():
         app.mount(prefix, sub)
     return app

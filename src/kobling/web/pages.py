@@ -41,11 +41,11 @@ MIN_PASSWORD = 10
 ACTIONS = {"retry": "Retry", "retransfer": "Transfer again", "skip": "Skip"}
 
 
-def _see_other(path: str) -> RedirectResponse:
+def see_other(path: str) -> RedirectResponse:
     return RedirectResponse(path, status_code=303)
 
 
-def _anonymous_form(request: Request, template: str, status: int = 200, **context: Any) -> Any:
+def anonymous_form(request: Request, template: str, status: int = 200, **context: Any) -> Any:
     token = request.cookies.get(FORM_CSRF_COOKIE) or secrets.token_urlsafe(32)
     page = templates.TemplateResponse(
         request, template, {"csrf": token, "person": None, **context}, status_code=status
@@ -56,9 +56,9 @@ def _anonymous_form(request: Request, template: str, status: int = 200, **contex
     return page
 
 
-def _start_session(request: Request, person: people.Person) -> RedirectResponse:
+def start_session(request: Request, person: people.Person) -> RedirectResponse:
     secret, _ = people.open_session(runtime().db, person)
-    response = _see_other("/")
+    response = see_other("/")
     response.set_cookie(
         SESSION_COOKIE,
         secret,
@@ -78,8 +78,8 @@ def _client(request: Request) -> str:
 @router.get("/signup", response_class=HTMLResponse)
 def signup_form(request: Request) -> Any:
     if people.count_users(runtime().db):
-        return _see_other("/login")
-    return _anonymous_form(request, "signup.html")
+        return see_other("/login")
+    return anonymous_form(request, "signup.html")
 
 
 @router.post("/signup")
@@ -91,13 +91,13 @@ def signup(
 ) -> Any:
     db = runtime().db
     if people.count_users(db):
-        return _see_other("/login")
+        return see_other("/login")
     if not csrf_ok(request.cookies.get(FORM_CSRF_COOKIE, ""), csrf):
-        return _anonymous_form(
+        return anonymous_form(
             request, "signup.html", 400, error="The form expired; please try again.", email=email
         )
     if "@" not in email or len(password) < MIN_PASSWORD:
-        return _anonymous_form(
+        return anonymous_form(
             request,
             "signup.html",
             400,
@@ -106,14 +106,14 @@ def signup(
         )
     account = people.first_account_id(db) or people.create_account(db, "My shop")
     person = people.create_user(db, account, email, password, "owner")
-    return _start_session(request, person)
+    return start_session(request, person)
 
 
 @router.get("/login", response_class=HTMLResponse)
 def login_form(request: Request) -> Any:
     if not people.count_users(runtime().db):
-        return _see_other("/signup")
-    return _anonymous_form(request, "login.html")
+        return see_other("/signup")
+    return anonymous_form(request, "login.html")
 
 
 @router.post("/login")
@@ -124,12 +124,12 @@ def login(
     csrf: str = Form(""),
 ) -> Any:
     if not csrf_ok(request.cookies.get(FORM_CSRF_COOKIE, ""), csrf):
-        return _anonymous_form(
+        return anonymous_form(
             request, "login.html", 400, error="The form expired; please try again.", email=email
         )
     client = _client(request)
     if sign_in_blocked(email, client):
-        return _anonymous_form(
+        return anonymous_form(
             request,
             "login.html",
             429,
@@ -139,10 +139,10 @@ def login(
     found = people.user_by_email(runtime().db, email)
     if found is None or not people.password_matches(found[1], password):
         note_failed_sign_in(email, client)
-        return _anonymous_form(
+        return anonymous_form(
             request, "login.html", 401, error="Wrong e-mail address or password.", email=email
         )
-    return _start_session(request, found[0])
+    return start_session(request, found[0])
 
 
 @router.post("/logout")
@@ -151,18 +151,18 @@ def logout(request: Request, csrf: str = Form("")) -> Any:
     secret = request.cookies.get(SESSION_COOKIE)
     if session is not None and secret and csrf_ok(session.csrf_token, csrf):
         people.close_session(runtime().db, secret)
-    response = _see_other("/login")
+    response = see_other("/login")
     response.delete_cookie(SESSION_COOKIE)
     return response
 
 
-def _signed_in_or_redirect(request: Request) -> people.SignedIn | Response:
+def signed_in_or_redirect(request: Request) -> people.SignedIn | Response:
     session = signed_in(request)
     if session is not None:
         return session
     if not people.count_users(runtime().db):
-        return _see_other("/signup")
-    return _see_other("/login")
+        return see_other("/signup")
+    return see_other("/login")
 
 
 def _row(t: Any) -> dict[str, Any]:
@@ -181,7 +181,7 @@ def _row(t: Any) -> dict[str, Any]:
 
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request) -> Any:
-    session = _signed_in_or_redirect(request)
+    session = signed_in_or_redirect(request)
     if isinstance(session, Response):
         return session
     account = AccountScope(runtime().db, session.person.account_id)
@@ -207,7 +207,7 @@ def home(request: Request) -> Any:
 
 @router.get("/transfers/{transfer_id}", response_class=HTMLResponse)
 def transfer_page(request: Request, transfer_id: RecordId, message: str = "") -> Any:
-    session = _signed_in_or_redirect(request)
+    session = signed_in_or_redirect(request)
     if isinstance(session, Response):
         return session
     account = AccountScope(runtime().db, session.person.account_id)
@@ -243,7 +243,7 @@ def transfer_page(request: Request, transfer_id: RecordId, message: str = "") ->
 async def transfer_action(
     request: Request, transfer_id: RecordId, action: str, csrf: str = Form("")
 ) -> Any:
-    session = _signed_in_or_redirect(request)
+    session = signed_in_or_redirect(request)
     if isinstance(session, Response):
         return session
     if not csrf_ok(session.csrf_token, csrf) or action not in ACTIONS:
@@ -259,12 +259,12 @@ async def transfer_action(
         message = f"{ACTIONS[action]}: accepted"
     except actions.ActionRefused as refused:
         message = refused.reason
-    return _see_other(f"/transfers/{transfer_id}?message={message}")
+    return see_other(f"/transfers/{transfer_id}?message={message}")
 
 
 @router.get("/connections/{connection_id}/settings", response_class=HTMLResponse)
 def settings_page(request: Request, connection_id: RecordId, saved: bool = False) -> Any:
-    session = _signed_in_or_redirect(request)
+    session = signed_in_or_redirect(request)
     if isinstance(session, Response):
         return session
     return _settings(request, session, connection_id, saved=saved)
@@ -299,7 +299,7 @@ def _settings(
 
 @router.post("/connections/{connection_id}/settings")
 async def save_settings(request: Request, connection_id: RecordId) -> Any:
-    session = _signed_in_or_redirect(request)
+    session = signed_in_or_redirect(request)
     if isinstance(session, Response):
         return session
     form = {k: str(v) for k, v in (await request.form()).items()}
@@ -323,5 +323,5 @@ async def save_settings(request: Request, connection_id: RecordId) -> Any:
             problems = [p.strip() for p in str(error).split(":", 1)[-1].split(";")]
         else:
             account.set_connection_settings(connection_id, valid)
-            return _see_other(f"/connections/{connection_id}/settings?saved=true")
+            return see_other(f"/connections/{connection_id}/settings?saved=true")
     return _settings(request, session, connection_id, problems=problems, shown=merged, status=422)

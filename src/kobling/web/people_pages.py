@@ -1,0 +1,158 @@
+"""The Users page: invite by link, change a role, remove someone; one's own API tokens.
+
+Only owners manage users. An owner cannot change or remove themselves here (so an account
+always keeps an owner); invitation links and tokens are shown once and stored as digests.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, Response
+
+from kobling.engine.runtime import runtime
+from kobling.store import people
+from kobling.web.api import RecordId
+from kobling.web.pages import (
+    FORM_CSRF_COOKIE,
+    MIN_PASSWORD,
+    anonymous_form,
+    see_other,
+    signed_in_or_redirect,
+    start_session,
+    templates,
+)
+from kobling.web.security import csrf_ok
+
+router = APIRouter(include_in_schema=False)
+
+
+def _page(request: Request, session: people.SignedIn, status: int = 200, **context: Any) -> Any:
+    db = runtime().db
+    values = {
+        "person": session.person,
+        "csrf": session.csrf_token,
+        "users": people.list_users(db, session.person.account_id),
+        "roles": people.ROLES,
+        "tokens": people.list_api_tokens(db, session.person),
+        "message": "",
+        **context,
+    }
+    return templates.TemplateResponse(request, "users.html", values, status_code=status)
+
+
+def _checked(request: Request, csrf: str, *, owner: bool) -> people.SignedIn | Response:
+    session = signed_in_or_redirect(request)
+    if isinstance(session, Response):
+        return session
+    if not csrf_ok(session.csrf_token, csrf):
+        return HTMLResponse("The form expired; reload the page.", status_code=400)
+    if owner and not session.person.is_owner:
+        return HTMLResponse("Only an owner of the account manages its users.", status_code=403)
+    return session
+
+
+@router.get("/users", response_class=HTMLResponse)
+def users_page(request: Request, message: str = "") -> Any:
+    session = signed_in_or_redirect(request)
+    if isinstance(session, Response):
+        return session
+    return _page(request, session, message=message[:200])
+
+
+@router.post("/users/invite")
+def invite(
+    request: Request, email: str = Form(""), role: str = Form(""), csrf: str = Form("")
+) -> Any:
+    session = _checked(request, csrf, owner=True)
+    if isinstance(session, Response):
+        return session
+    if "@" not in email or role not in people.ROLES:
+        return _page(request, session, 422, message="Enter an e-mail address and a role.")
+    secret = people.create_invite(runtime().db, session.person, email, role)
+    link = str(request.url_for("invite_form", secret=secret))
+    return _page(request, session, link=link, invited=people.normalize_email(email))
+
+
+@router.post("/users/{user_id}/role")
+def change_role(
+    request: Request, user_id: RecordId, role: str = Form(""), csrf: str = Form("")
+) -> Any:
+    session = _checked(request, csrf, owner=True)
+    if isinstance(session, Response):
+        return session
+    if user_id == session.person.id or role not in people.ROLES:
+        return see_other("/users?message=Choose another user and a role.")
+    if not people.set_role(runtime().db, session.person.account_id, user_id, role):
+        return HTMLResponse("Not found", status_code=404)
+    return see_other(f"/users?message=Role changed to {role}.")
+
+
+@router.post("/users/{user_id}/remove")
+def remove(request: Request, user_id: RecordId, csrf: str = Form("")) -> Any:
+    session = _checked(request, csrf, owner=True)
+    if isinstance(session, Response):
+        return session
+    if user_id == session.person.id:
+        return see_other("/users?message=You cannot remove yourself.")
+    if not people.remove_user(runtime().db, session.person.account_id, user_id):
+        return HTMLResponse("Not found", status_code=404)
+    return see_other("/users?message=User removed; their sessions and tokens ended.")
+
+
+@router.post("/tokens")
+def create_token(request: Request, name: str = Form(""), csrf: str = Form("")) -> Any:
+    session = _checked(request, csrf, owner=False)
+    if isinstance(session, Response):
+        return session
+    token = people.create_api_token(runtime().db, session.person, name.strip()[:100] or "token")
+    return _page(request, session, new_token=token)
+
+
+@router.post("/tokens/{token_id}/revoke")
+def revoke_token(request: Request, token_id: RecordId, csrf: str = Form("")) -> Any:
+    session = _checked(request, csrf, owner=False)
+    if isinstance(session, Response):
+        return session
+    if not people.revoke_api_token(runtime().db, session.person, token_id):
+        return HTMLResponse("Not found", status_code=404)
+    return see_other("/users?message=Token revoked.")
+
+
+@router.get("/invite/{secret}", response_class=HTMLResponse, name="invite_form")
+def invite_form(request: Request, secret: str) -> Any:
+    opened = people.open_invite(runtime().db, secret)
+    if opened is None:
+        return anonymous_form(
+            request,
+            "invite.html",
+            404,
+            error="This invitation is unknown, used or expired; ask for a new one.",
+        )
+    _, email, role = opened
+    return anonymous_form(request, "invite.html", email=email, role=role, secret=secret)
+
+
+@router.post("/invite/{secret}")
+def accept(request: Request, secret: str, password: str = Form(""), csrf: str = Form("")) -> Any:
+    opened = people.open_invite(runtime().db, secret)
+    if opened is None or not csrf_ok(request.cookies.get(FORM_CSRF_COOKIE, ""), csrf):
+        return anonymous_form(
+            request, "invite.html", 400, error="This invitation or form is no longer valid."
+        )
+    _, email, role = opened
+    if len(password) < MIN_PASSWORD:
+        return anonymous_form(
+            request,
+            "invite.html",
+            400,
+            error=f"The password needs at least {MIN_PASSWORD} characters.",
+            email=email,
+            role=role,
+            secret=secret,
+        )
+    person = people.accept_invite(runtime().db, secret, password)
+    if person is None:
+        return anonymous_form(request, "invite.html", 400, error="This invitation was used.")
+    return start_session(request, person)
