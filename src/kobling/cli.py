@@ -291,13 +291,14 @@ def users_add(
 ) -> None:
     """Add a user; the password is read from standard input (never from the command line)."""
     from kobling.store import people
+    from kobling.store import repository as repo
 
     rt = _open(data_dir)
     password = sys.stdin.readline().rstrip("\n")
     if len(password) < 10:
         typer.echo("the password (on standard input) must have at least 10 characters", err=True)
         raise typer.Exit(1)
-    account_id = account or people.first_account_id(rt.db) or people.create_account(rt.db, "Shop")
+    account_id = account or people.first_account_id(rt.db) or repo.create_account(rt.db, "Shop")
     person = people.create_user(rt.db, account_id, email, password, role)
     typer.echo(f"user {person.email} ({person.role}) added to account {person.account_id}")
 

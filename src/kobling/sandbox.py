@@ -101,6 +101,11 @@ def tryton_ledger(directory: Path, *, url: str = "") -> SandboxLedger:
 
     local = LocalTryton.load(directory)
     credentials, target = connection_settings(local)
+    # The sandbox shop's bank transfers ("bacs") arrive on the "Bank transfer" method; cards
+    # and PayPal on the default ("Card").
+    bank = dict(local.info.get("payment_methods", {})).get("Bank transfer")
+    if bank is not None:
+        target["payment_methods"] = {"bacs": int(bank)}
     return SandboxLedger(
         "tryton",
         "Sandbox Tryton",

@@ -37,9 +37,11 @@ class Engine:
     sandboxes: Sandboxes
     server: BackgroundServer
     connection_id: int
+    # A real accounting system (Tryton posts in about a second) needs longer than simulators.
+    wait_timeout: float = 60.0
 
-    def wait(self, condition: Callable[[], bool], timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
+    def wait(self, condition: Callable[[], bool], timeout: float | None = None) -> None:
+        deadline = time.monotonic() + (timeout or self.wait_timeout)
         while time.monotonic() < deadline:
             if condition():
                 return

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import update
-
 from kobling.engine.intake import start_intake
 from kobling.engine.runtime import runtime
+from kobling.store import repository as repo
 from kobling.store.models import Transfer
 
 
@@ -21,22 +20,15 @@ class ActionRefused(Exception):
     """The action does not fit the transfer's state; ``reason`` says why in plain words."""
 
     reason: str
+    fix: str = (
+        "reload the transfer to see its state now (someone may have acted on it already) and "
+        "choose one of the actions it offers"
+    )
 
 
 def _reopen(transfer: Transfer, reason: str, allowed: tuple[str, ...]) -> None:
-    """Make a settled transfer eligible for a new attempt (only one caller wins)."""
-    db = runtime().db
-    with db.session() as s:
-        done = s.execute(
-            update(Transfer)
-            .where(
-                Transfer.id == transfer.id,
-                Transfer.state == "settled",
-                Transfer.outcome.in_(allowed),
-            )
-            .values(outcome="held", reason=reason, fix="", content_hash="")
-        )
-    if not done.rowcount:  # type: ignore[attr-defined]
+    """Make a settled transfer eligible for a new attempt and start its intake."""
+    if not repo.reopen_transfer(runtime().db, transfer.id, reason, allowed):
         raise ActionRefused(
             f"transfer {transfer.id} is {transfer.outcome or transfer.state}; this action needs "
             f"one that is {' or '.join(allowed)}"
@@ -61,18 +53,7 @@ def retransfer(transfer: Transfer, by: str) -> None:
 
 def skip(transfer: Transfer, by: str) -> None:
     """Leave a held or failed transfer alone for good (it is no longer listed as a problem)."""
-    db = runtime().db
-    with db.session() as s:
-        done = s.execute(
-            update(Transfer)
-            .where(
-                Transfer.id == transfer.id,
-                Transfer.state == "settled",
-                Transfer.outcome.in_(("held", "failed")),
-            )
-            .values(outcome="skipped", reason=f"skipped by {by}: {transfer.reason}"[:2000], fix="")
-        )
-    if not done.rowcount:  # type: ignore[attr-defined]
+    if not repo.skip_transfer(runtime().db, transfer.id, f"skipped by {by}: {transfer.reason}"):
         raise ActionRefused(
             f"transfer {transfer.id} is {transfer.outcome or transfer.state}; only a held or "
             "failed transfer can be skipped"

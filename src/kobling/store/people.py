@@ -101,14 +101,6 @@ def first_account_id(db: Database) -> int | None:
         return s.scalar(select(Account.id).order_by(Account.id).limit(1))
 
 
-def create_account(db: Database, name: str) -> int:
-    with db.session() as s:
-        account = Account(name=name)
-        s.add(account)
-        s.flush()
-        return account.id
-
-
 def user_by_email(db: Database, email: str) -> tuple[Person, str] | None:
     """The active user with this e-mail and their password hash (for checking a sign-in)."""
     with db.session() as s:
@@ -336,15 +328,3 @@ def revoke_api_token(db: Database, person: Person, token_id: int) -> bool:
             .values(revoked_at=utcnow())
         )
         return bool(done.rowcount)  # type: ignore[attr-defined]
-
-
-def owner_count(db: Database, account_id: int) -> int:
-    with db.session() as s:
-        return int(
-            s.scalar(
-                select(func.count())
-                .select_from(User)
-                .where(User.account_id == account_id, User.role == "owner", User.active.is_(True))
-            )
-            or 0
-        )

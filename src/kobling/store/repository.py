@@ -6,6 +6,7 @@ the engine and the web layer never hold a session across a network call.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -603,3 +604,37 @@ def set_system_credentials(
         s.execute(
             update(System).where(System.id == system_id).values(credentials=box.seal(credentials))
         )
+
+
+def reopen_transfer(db: Database, transfer_id: int, reason: str, allowed: Sequence[str]) -> bool:
+    """Make a settled transfer whose outcome is in ``allowed`` eligible for a new attempt.
+
+    It becomes ``held`` with an empty content hash, so the next intake of the order starts an
+    attempt even when the order did not change. Only one caller can win it.
+    """
+    with db.session() as s:
+        done = s.execute(
+            update(Transfer)
+            .where(
+                Transfer.id == transfer_id,
+                Transfer.state == "settled",
+                Transfer.outcome.in_(list(allowed)),
+            )
+            .values(outcome="held", reason=reason, fix="", content_hash="")
+        )
+        return bool(done.rowcount)  # type: ignore[attr-defined]
+
+
+def skip_transfer(db: Database, transfer_id: int, reason: str) -> bool:
+    """Settle a held or failed transfer as skipped (a person decided to leave it)."""
+    with db.session() as s:
+        done = s.execute(
+            update(Transfer)
+            .where(
+                Transfer.id == transfer_id,
+                Transfer.state == "settled",
+                Transfer.outcome.in_(("held", "failed")),
+            )
+            .values(outcome="skipped", reason=reason[:2000], fix="")
+        )
+        return bool(done.rowcount)  # type: ignore[attr-defined]

@@ -83,8 +83,13 @@ class AccountScope:
             )
             return found
 
-    def connection_ids(self) -> list[int]:
-        return [c.id for c in self.connections()]
+    def connection_kinds(self, connection: Connection) -> tuple[str, str]:
+        """The source's and the target's connector kinds (what validates its settings)."""
+        with self.db.session() as s:
+            source = s.get(System, connection.source_system_id)
+            target = s.get(System, connection.target_system_id)
+            assert source is not None and target is not None  # foreign keys
+            return source.kind, target.kind
 
     def set_connection_active(self, connection_id: int, active: bool) -> bool:
         if self.connection(connection_id) is None:

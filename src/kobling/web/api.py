@@ -20,8 +20,13 @@ from kobling.connectors import registry
 from kobling.domain.serialize import to_jsonable
 from kobling.engine import actions
 from kobling.engine.runtime import runtime
-from kobling.engine.settings import validate_connection_settings
+from kobling.engine.settings import (
+    SettingsError,
+    validate_connection_settings,
+    validate_credentials,
+)
 from kobling.store import people
+from kobling.store import repository as repo
 from kobling.store.models import Connection, Integration, System, Transfer
 from kobling.store.scope import AccountScope
 from kobling.web.problems import PROBLEM, Problem
@@ -169,7 +174,8 @@ def _system(s: System) -> SystemOut:
     )
 
 
-def _transfer(t: Transfer) -> dict[str, Any]:
+def transfer_row(t: Transfer) -> dict[str, Any]:
+    """A transfer as the API and the dashboard show it."""
     return {
         "id": t.id,
         "key": t.key,
@@ -247,19 +253,12 @@ def set_credentials(system_id: RecordId, body: Credentials, person: Person) -> S
     found = account.system(system_id)
     if found is None:
         raise _missing("system", system_id)
-    model = registry.get(found.kind).credentials_model
     try:
-        model.model_validate(body.credentials)
-    except ValueError as exc:
-        fields = sorted(model.model_fields)
-        raise Problem(
-            422,
-            f"these are not valid {registry.get(found.kind).title} credentials",
-            fix=f"send the fields {', '.join(fields)}",
-        ) from exc
+        validate_credentials(found.kind, body.credentials)
+    except SettingsError as error:
+        fields = ", ".join(sorted(registry.get(found.kind).credentials_model.model_fields))
+        raise Problem(422, str(error), fix=f"send the fields {fields}") from error
     rt = runtime()
-    from kobling.store import repository as repo
-
     repo.set_system_credentials(rt.db, rt.box, found.id, body.credentials)
     return _system(found)
 
@@ -300,12 +299,13 @@ def connection_settings(
     found = account.connection(connection_id)
     if found is None:
         raise _missing("connection", connection_id)
-    source, target = account.system(found.source_system_id), account.system(found.target_system_id)
-    assert source is not None and target is not None
+    source_kind, target_kind = account.connection_kinds(found)
     try:
-        valid = validate_connection_settings(source.kind, target.kind, settings)
-    except ValueError as exc:
-        raise Problem(422, f"the settings are not valid: {exc}") from exc
+        valid = validate_connection_settings(source_kind, target_kind, settings)
+    except SettingsError as error:
+        raise Problem(
+            422, str(error), fix="correct the fields named, or leave them out for the defaults"
+        ) from error
     account.set_connection_settings(connection_id, valid)
     updated = account.connection(connection_id)
     assert updated is not None
@@ -334,7 +334,7 @@ def transfers(
         since=since,
         until=until,
     )
-    return [_transfer(t) for t in rows]
+    return [transfer_row(t) for t in rows]
 
 
 @router.get("/transfers/{transfer_id}", response_model=TransferDetail)
@@ -345,7 +345,7 @@ def transfer(transfer_id: RecordId, person: Person) -> dict[str, Any]:
     if found is None or snapshots is None:
         raise _missing("transfer", transfer_id)
     return {
-        **_transfer(found),
+        **transfer_row(found),
         "snapshots": [
             {"stage": s.stage, "created_at": s.created_at, "data": to_jsonable(s.data)}
             for s in snapshots
@@ -365,7 +365,7 @@ async def transfer_action(
     try:
         await run_in_threadpool(do, found, person.email)
     except actions.ActionRefused as refused:
-        raise Problem(409, refused.reason) from refused
+        raise Problem(409, refused.reason, fix=refused.fix) from refused
     return Accepted(id=transfer_id, action=action, detail=f"{action} accepted")
 
 

@@ -22,8 +22,9 @@ from kobling.engine import actions
 from kobling.engine.runtime import runtime
 from kobling.engine.settings import SettingsError, validate_connection_settings
 from kobling.store import people
+from kobling.store import repository as repo
 from kobling.store.scope import AccountScope
-from kobling.web.api import RecordId
+from kobling.web.api import RecordId, transfer_row
 from kobling.web.forms import parse_settings_form, settings_form
 from kobling.web.security import (
     SESSION_COOKIE,
@@ -39,6 +40,29 @@ router = APIRouter(include_in_schema=False)
 FORM_CSRF_COOKIE = "kobling_form_csrf"
 MIN_PASSWORD = 10
 ACTIONS = {"retry": "Retry", "retransfer": "Transfer again", "skip": "Skip"}
+
+
+EXPIRED = "The form expired or came from another page: reload the page and send it again."
+
+
+def not_found(what: str) -> HTMLResponse:
+    return HTMLResponse(
+        f"{what} does not exist in your account: go back to the home page (/) and choose it "
+        "from the list.",
+        status_code=404,
+    )
+
+
+def refused(what: str) -> HTMLResponse:
+    return HTMLResponse(
+        f"Your role may not {what}: ask an owner of the account for the member role.",
+        status_code=403,
+    )
+
+
+def anonymous_csrf_ok(request: Request, csrf: str) -> bool:
+    """The double-submit check of forms sent before signing in."""
+    return csrf_ok(request.cookies.get(FORM_CSRF_COOKIE, ""), csrf)
 
 
 def see_other(path: str) -> RedirectResponse:
@@ -92,10 +116,8 @@ def signup(
     db = runtime().db
     if people.count_users(db):
         return see_other("/login")
-    if not csrf_ok(request.cookies.get(FORM_CSRF_COOKIE, ""), csrf):
-        return anonymous_form(
-            request, "signup.html", 400, error="The form expired; please try again.", email=email
-        )
+    if not anonymous_csrf_ok(request, csrf):
+        return anonymous_form(request, "signup.html", 400, error=EXPIRED, email=email)
     if "@" not in email or len(password) < MIN_PASSWORD:
         return anonymous_form(
             request,
@@ -104,7 +126,7 @@ def signup(
             error=f"Enter an e-mail address and a password of at least {MIN_PASSWORD} characters.",
             email=email,
         )
-    account = people.first_account_id(db) or people.create_account(db, "My shop")
+    account = people.first_account_id(db) or repo.create_account(db, "My shop")
     person = people.create_user(db, account, email, password, "owner")
     return start_session(request, person)
 
@@ -123,10 +145,8 @@ def login(
     password: str = Form(""),
     csrf: str = Form(""),
 ) -> Any:
-    if not csrf_ok(request.cookies.get(FORM_CSRF_COOKIE, ""), csrf):
-        return anonymous_form(
-            request, "login.html", 400, error="The form expired; please try again.", email=email
-        )
+    if not anonymous_csrf_ok(request, csrf):
+        return anonymous_form(request, "login.html", 400, error=EXPIRED, email=email)
     client = _client(request)
     if sign_in_blocked(email, client):
         return anonymous_form(
@@ -165,20 +185,6 @@ def signed_in_or_redirect(request: Request) -> people.SignedIn | Response:
     return see_other("/login")
 
 
-def _row(t: Any) -> dict[str, Any]:
-    return {
-        "id": t.id,
-        "source_id": t.source_id,
-        "number": t.source_number,
-        "state": t.state,
-        "outcome": t.outcome,
-        "stage": t.stage,
-        "reason": t.reason,
-        "fix": t.fix,
-        "document": t.target_document_id,
-    }
-
-
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request) -> Any:
     session = signed_in_or_redirect(request)
@@ -198,7 +204,7 @@ def home(request: Request) -> Any:
         "person": session.person,
         "csrf": session.csrf_token,
         "integrations": integrations,
-        "transfers": [_row(t) for t in account.transfers(limit=50)],
+        "transfers": [transfer_row(t) for t in account.transfers(limit=50)],
         "counts": account.outcome_counts(),
         "version": __version__,
     }
@@ -214,7 +220,7 @@ def transfer_page(request: Request, transfer_id: RecordId, message: str = "") ->
     found = account.transfer(transfer_id)
     snapshots = account.snapshots(transfer_id)
     if found is None or snapshots is None:
-        return HTMLResponse("Not found", status_code=404)
+        return not_found(f"Transfer {transfer_id}")
     shown = [
         {
             "stage": s.stage,
@@ -247,18 +253,18 @@ async def transfer_action(
     if isinstance(session, Response):
         return session
     if not csrf_ok(session.csrf_token, csrf) or action not in ACTIONS:
-        return HTMLResponse("The form expired; reload the page.", status_code=400)
+        return HTMLResponse(EXPIRED, status_code=400)
     if not session.person.can_write:
-        return HTMLResponse("Your role may not change transfers.", status_code=403)
+        return refused("change transfers")
     found = AccountScope(runtime().db, session.person.account_id).transfer(transfer_id)
     if found is None:
-        return HTMLResponse("Not found", status_code=404)
+        return not_found(f"Transfer {transfer_id}")
     do = {"retry": actions.retry, "retransfer": actions.retransfer, "skip": actions.skip}[action]
     try:
         await run_in_threadpool(do, found, session.person.email)
         message = f"{ACTIONS[action]}: accepted"
-    except actions.ActionRefused as refused:
-        message = refused.reason
+    except actions.ActionRefused as refusal:
+        message = f"{refusal.reason}; {refusal.fix}"
     return see_other(f"/transfers/{transfer_id}?message={message}")
 
 
@@ -283,14 +289,13 @@ def _settings(
     account = AccountScope(runtime().db, session.person.account_id)
     found = account.connection(connection_id)
     if found is None:
-        return HTMLResponse("Not found", status_code=404)
-    source, target = account.system(found.source_system_id), account.system(found.target_system_id)
-    assert source is not None and target is not None
+        return not_found(f"Connection {connection_id}")
+    source_kind, target_kind = account.connection_kinds(found)
     context = {
         "person": session.person,
         "csrf": session.csrf_token,
         "connection": found,
-        "sections": settings_form(source.kind, target.kind, shown or found.settings),
+        "sections": settings_form(source_kind, target_kind, shown or found.settings),
         "saved": saved,
         "problems": problems or [],
     }
@@ -304,21 +309,20 @@ async def save_settings(request: Request, connection_id: RecordId) -> Any:
         return session
     form = {k: str(v) for k, v in (await request.form()).items()}
     if not csrf_ok(session.csrf_token, form.pop("csrf", "")):
-        return HTMLResponse("The form expired; reload the page.", status_code=400)
+        return HTMLResponse(EXPIRED, status_code=400)
     if not session.person.can_write:
-        return HTMLResponse("Your role may not change settings.", status_code=403)
+        return refused("change settings")
     account = AccountScope(runtime().db, session.person.account_id)
     found = account.connection(connection_id)
     if found is None:
-        return HTMLResponse("Not found", status_code=404)
-    source, target = account.system(found.source_system_id), account.system(found.target_system_id)
-    assert source is not None and target is not None
-    wanted, problems = parse_settings_form(source.kind, target.kind, form)
+        return not_found(f"Connection {connection_id}")
+    source_kind, target_kind = account.connection_kinds(found)
+    wanted, problems = parse_settings_form(source_kind, target_kind, form)
     # Keys the form does not show (set by commands, e.g. booking_confirmed) are kept.
     merged = {**found.settings, **wanted}
     if not problems:
         try:
-            valid = validate_connection_settings(source.kind, target.kind, merged)
+            valid = validate_connection_settings(source_kind, target_kind, merged)
         except SettingsError as error:
             problems = [p.strip() for p in str(error).split(":", 1)[-1].split(";")]
         else:

@@ -15,9 +15,11 @@ from kobling.engine.runtime import runtime
 from kobling.store import people
 from kobling.web.api import RecordId
 from kobling.web.pages import (
-    FORM_CSRF_COOKIE,
+    EXPIRED,
     MIN_PASSWORD,
+    anonymous_csrf_ok,
     anonymous_form,
+    not_found,
     see_other,
     signed_in_or_redirect,
     start_session,
@@ -47,9 +49,11 @@ def _checked(request: Request, csrf: str, *, owner: bool) -> people.SignedIn | R
     if isinstance(session, Response):
         return session
     if not csrf_ok(session.csrf_token, csrf):
-        return HTMLResponse("The form expired; reload the page.", status_code=400)
+        return HTMLResponse(EXPIRED, status_code=400)
     if owner and not session.person.is_owner:
-        return HTMLResponse("Only an owner of the account manages its users.", status_code=403)
+        return HTMLResponse(
+            "Only an owner of the account manages its users: ask one of them.", status_code=403
+        )
     return session
 
 
@@ -85,7 +89,7 @@ def change_role(
     if user_id == session.person.id or role not in people.ROLES:
         return see_other("/users?message=Choose another user and a role.")
     if not people.set_role(runtime().db, session.person.account_id, user_id, role):
-        return HTMLResponse("Not found", status_code=404)
+        return not_found(f"User {user_id}")
     return see_other(f"/users?message=Role changed to {role}.")
 
 
@@ -97,7 +101,7 @@ def remove(request: Request, user_id: RecordId, csrf: str = Form("")) -> Any:
     if user_id == session.person.id:
         return see_other("/users?message=You cannot remove yourself.")
     if not people.remove_user(runtime().db, session.person.account_id, user_id):
-        return HTMLResponse("Not found", status_code=404)
+        return not_found(f"User {user_id}")
     return see_other("/users?message=User removed; their sessions and tokens ended.")
 
 
@@ -116,7 +120,7 @@ def revoke_token(request: Request, token_id: RecordId, csrf: str = Form("")) -> 
     if isinstance(session, Response):
         return session
     if not people.revoke_api_token(runtime().db, session.person, token_id):
-        return HTMLResponse("Not found", status_code=404)
+        return not_found(f"Token {token_id}")
     return see_other("/users?message=Token revoked.")
 
 
@@ -137,10 +141,15 @@ def invite_form(request: Request, secret: str) -> Any:
 @router.post("/invite/{secret}")
 def accept(request: Request, secret: str, password: str = Form(""), csrf: str = Form("")) -> Any:
     opened = people.open_invite(runtime().db, secret)
-    if opened is None or not csrf_ok(request.cookies.get(FORM_CSRF_COOKIE, ""), csrf):
+    if opened is None:
         return anonymous_form(
-            request, "invite.html", 400, error="This invitation or form is no longer valid."
+            request,
+            "invite.html",
+            400,
+            error="This invitation was used or expired: ask for a new one.",
         )
+    if not anonymous_csrf_ok(request, csrf):
+        return anonymous_form(request, "invite.html", 400, error=EXPIRED)
     _, email, role = opened
     if len(password) < MIN_PASSWORD:
         return anonymous_form(
@@ -154,5 +163,7 @@ def accept(request: Request, secret: str, password: str = Form(""), csrf: str = 
         )
     person = people.accept_invite(runtime().db, secret, password)
     if person is None:
-        return anonymous_form(request, "invite.html", 400, error="This invitation was used.")
+        return anonymous_form(
+            request, "invite.html", 400, error="This invitation was used: sign in instead."
+        )
     return start_session(request, person)

@@ -56,11 +56,6 @@ def require_write(person: people.Person) -> None:
         raise Problem(403, f"the role {person.role} may look but not change anything")
 
 
-def require_owner(person: people.Person) -> None:
-    if not person.is_owner:
-        raise Problem(403, "only an owner of the account may manage its users")
-
-
 def csrf_ok(expected: str, given: str | None) -> bool:
     return bool(given) and hmac.compare_digest(expected, given or "")
 

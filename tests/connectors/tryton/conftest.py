@@ -35,11 +35,12 @@ from kobling.connectors.tryton.local import (
 )
 from kobling.engine import runtime as runtime_module
 from kobling.engine.launch import start_engine, stop_engine
-from kobling.engine.runtime import EngineTuning, Runtime, configure
-from kobling.sandbox import Sandboxes, create_sandbox_integration, make_sandboxes, tryton_ledger
-from kobling.store import repository as repo
+from kobling.engine.runtime import EngineTuning, configure
+from kobling.sandbox import create_sandbox_integration, make_sandboxes, tryton_ledger
 from kobling.web.app import create_app
 from kobling.web.server import serve_in_thread
+from tests.engine.conftest import Engine
+from tests.support.databases import sqlite_url
 
 FIXTURE = "tryton"
 
@@ -125,31 +126,6 @@ def tryton(tryton_server: TrytonServer) -> Iterator[TrytonDatabase]:
         client.close()
 
 
-@dataclass
-class TrytonEngine:
-    """The engine with the WooCommerce simulator as source and this test's Tryton as target."""
-
-    rt: Runtime
-    sandboxes: Sandboxes
-    connection_id: int
-    tryton: TrytonDatabase
-
-    def wait(self, condition: Callable[[], bool], timeout: float = 180.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if condition():
-                return
-            time.sleep(0.1)
-        raise AssertionError("condition not met in time")
-
-    def settled(self, expected: int) -> bool:
-        db = self.rt.db
-        return (
-            repo.transfer_count(db, self.connection_id) >= expected
-            and repo.unsettled_count(db, self.connection_id) == 0
-        )
-
-
 ENGINE_TUNING = EngineTuning(
     http_timeout=30.0,  # posting takes Tryton up to ~1.5 s; a timeout is not a fault here
     step_attempts=6,
@@ -165,10 +141,16 @@ ENGINE_TUNING = EngineTuning(
 
 def start_tryton_engine(
     tmp_path: Path, tryton: TrytonDatabase, *, start: datetime, settings: dict[str, Any]
-) -> tuple[TrytonEngine, Callable[[], None]]:
+) -> tuple[Engine, Callable[[], None]]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    rt = configure(tmp_path / "data", public_url=url, tuning=ENGINE_TUNING, executor_id="tryton")
+    rt = configure(
+        tmp_path / "data",
+        public_url=url,
+        tuning=ENGINE_TUNING,
+        executor_id="tryton",
+        database=sqlite_url(tmp_path / "data"),
+    )
     sandboxes = make_sandboxes(url)
     server = serve_in_thread(create_app(sandboxes.mounts()), port=port)
     connection_id = create_sandbox_integration(
@@ -187,4 +169,4 @@ def start_tryton_engine(
         sandboxes.close()
         runtime_module.clear()
 
-    return TrytonEngine(rt, sandboxes, connection_id, tryton), stop
+    return Engine(rt, sandboxes, server, connection_id, wait_timeout=180.0), stop

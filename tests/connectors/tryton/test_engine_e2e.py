@@ -22,7 +22,8 @@ from kobling.engine.launch import poll_now
 from kobling.store import repository as repo
 from tests.accounting.test_scenarios import BY_ID
 from tests.accounting.woo_payloads import redated
-from tests.connectors.tryton.conftest import TrytonDatabase, TrytonEngine, start_tryton_engine
+from tests.connectors.tryton.conftest import TrytonDatabase, start_tryton_engine
+from tests.engine.conftest import Engine
 
 pytestmark = [pytest.mark.tryton, pytest.mark.slow]
 
@@ -123,7 +124,7 @@ def _paid_by_card(payload: dict[str, Any]) -> dict[str, Any]:
     return paid
 
 
-def _add_orders(engine: TrytonEngine) -> dict[str, dict[str, Any]]:
+def _add_orders(engine: Engine) -> dict[str, dict[str, Any]]:
     yesterday = (datetime.now(UTC) - timedelta(days=1)).replace(hour=10, minute=0, second=0)
     created = yesterday.strftime("%Y-%m-%dT%H:%M:%S")
     payloads: dict[str, dict[str, Any]] = {}

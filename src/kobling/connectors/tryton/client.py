@@ -174,6 +174,12 @@ def _html_text(response: httpx.Response) -> str:
     return html.unescape(re.sub(r"\s+", " ", match.group(1)).strip()) if match else ""
 
 
+REJECTED_FIX = (
+    "correct what Tryton's message names, in Tryton or in the connection settings, then retry "
+    "the transfer"
+)
+
+
 def user_error_problem(
     message: str, description: str = "", *, invalid_value: bool = True
 ) -> Problem | None:
@@ -200,7 +206,7 @@ def user_error_problem(
             "missing_period",
             f"Tryton has no open period for {match['date']} ({match['company']}): {message}",
             "create the fiscal year with its periods and invoice sequences in Tryton "
-            "(Accounting > Fiscal Years)",
+            "(Financial > Configuration > Fiscal Years), then retry the transfer",
         )
     if match := _EXCHANGE_ACCOUNT.search(message):
         return Problem(
@@ -293,7 +299,7 @@ def problem_of(response: httpx.Response) -> Problem:
     return Problem(
         "rejected",
         f"Tryton answered {status}" + (f": {said}" if said else ""),
-        "",
+        REJECTED_FIX,
     )
 
 

@@ -640,8 +640,6 @@ def connection_settings(local: LocalTryton) -> tuple[dict[str, Any], dict[str, A
     }
     if "Card" in methods:
         settings["default_payment_method"] = methods["Card"]
-    if "Bank transfer" in methods:
-        settings["payment_methods"] = {"bacs": methods["Bank transfer"]}
     return credentials, settings
 
 

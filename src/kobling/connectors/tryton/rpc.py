@@ -23,7 +23,12 @@ from typing import Any
 import httpx
 
 from kobling.connectors.http import HttpClient
-from kobling.connectors.tryton.client import decode, encode, user_error_problem
+from kobling.connectors.tryton.client import (
+    REJECTED_FIX,
+    decode,
+    encode,
+    user_error_problem,
+)
 from kobling.errors import PermanentError, TransientError
 
 
@@ -112,7 +117,7 @@ class TrytonRpc:
             if problem is not None:
                 return PermanentError(problem.reason, problem.fix, code=problem.code)
             said = message + (f" ({description})" if description else "")
-            return PermanentError(f"Tryton refused: {said}", "", code="rejected")
+            return PermanentError(f"Tryton refused: {said}", REJECTED_FIX, code="rejected")
         return PermanentError(
             f"Tryton answered with an error: {str(error)[:300]}",
             "see the Tryton server log",

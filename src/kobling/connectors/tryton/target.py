@@ -290,15 +290,12 @@ class TrytonTarget:
                 continue
             break
         booked = self._noted(self._read(invoice_id), "redated", redated)
-        if skipped:
-            note = (
-                f"Tryton's warning(s) {', '.join(skipped)} skipped deliberately: the taxes are "
-                "Kobling's VAT decisions (or the due date follows the order's date)"
-            )
-            return TargetDocument(
-                booked.id, booked.state, booked.gross, {**booked.data, "warnings_skipped": note}
-            )
-        return booked
+        skips = [
+            f"Tryton's warning {name} skipped deliberately: the taxes are Kobling's VAT decisions "
+            "(or the due date follows the order's date)"
+            for name in skipped
+        ]
+        return self._noted(booked, "warnings_skipped", skips)
 
     def _redate_after_last_posted(self, invoice_id: int, refused: PermanentError) -> str:
         """Date a late invoice like the last posted one, as Tryton's numbering requires."""
@@ -430,7 +427,8 @@ class TrytonTarget:
 
     def invoice_document(self, document_id: str) -> tuple[str, bytes]:
         """The invoice as Tryton renders it (ODT by default), for the invoice e-mail."""
-        invoice_id = self._by_number(document_id)["id"] if "-" in document_id else document_id
+        # A posted invoice is known by its number, a draft by its record id (see _document).
+        invoice_id = document_id if document_id.isdigit() else self._by_number(document_id)["id"]
         content = self.client.report("account.invoice", int(invoice_id))
         return f"{document_id}.odt", content
 
@@ -763,7 +761,10 @@ class TrytonTarget:
                 raise
         created = self._find_product(code)
         if created is None:  # pragma: no cover - Tryton answered the create
-            raise PermanentError(f"the product {code!r} was not found after creating it", "")
+            raise PermanentError(
+                f"the product {code!r} was not found after creating it",
+                "check the product's code in Tryton, then retry the transfer",
+            )
         self._ids[("product", code)] = int(created["id"])
         return {"code": code, "action": "created"}
 
