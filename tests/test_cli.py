@@ -172,7 +172,10 @@ def test_run_serves_the_dashboard_and_transfers_sandbox_orders(tmp_path: Path) -
         home = browser.get("/")
         assert home.status_code == 200
         assert "Sandbox WooCommerce → Sandbox e-conomic" in home.text
-        assert "sandbox-orders" in home.text
+        connections = browser.get("/connections")
+        assert "sandbox-orders" in connections.text
+        # The sandbox shop's webhooks were registered by the first poll.
+        assert "order.updated: registered" in connections.text
         detail = browser.get(f"/transfers/{done[0]['id']}")
         assert detail.status_code == 200 and "received" in detail.text
         assert httpx.get(base + "/healthz", timeout=5).json()["status"] == "ok"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+from kobling.connectors import registry
+
 
 def test_importing_one_connector_first_still_registers_all() -> None:
     # The demo imports Tryton's client before anything asks the registry; the registry must
@@ -21,3 +23,8 @@ def test_importing_one_connector_first_still_registers_all() -> None:
     kinds, title = done.stdout.strip().splitlines()
     assert kinds == "economic,tryton,woocommerce"
     assert title == "WooCommerce"
+
+
+def test_every_connector_can_test_its_connection() -> None:
+    for spec in registry.all_specs():
+        assert callable(spec.check_connection), f"{spec.kind} has no check_connection"

@@ -11,6 +11,8 @@ import httpx
 
 from kobling.engine.launch import poll_now
 from kobling.store import repository as repo
+from kobling.store.models import Connection
+from kobling.store.scope import AccountScope
 from tests.engine.conftest import Engine
 
 ELIGIBLE = {"processing", "completed"}
@@ -296,3 +298,52 @@ def test_a_customer_deleted_in_the_target_is_found_or_created_again(engine: Engi
     [invoice] = engine.sandboxes.economic.booked_invoices()
     assert invoice["references"]["other"] == str(second["number"])
     assert len(engine.sandboxes.economic.customers()) == 1
+
+
+def test_a_disabled_webhook_is_remembered_for_the_dashboard(engine: Engine) -> None:
+    first = poll_now(engine.connection_id)["webhooks"]
+    hook_id = first[0]["remote_id"]
+    httpx.put(
+        f"{engine.sandboxes.woo_url}wp-json/wc/v3/webhooks/{hook_id}",
+        json={"status": "disabled"},
+        auth=("ck_sandbox", "cs_sandbox"),
+    ).raise_for_status()
+    poll_now(engine.connection_id)
+    poll_now(engine.connection_id)  # a later check finds all well, and still remembers
+    check = AccountScope(engine.rt.db, _account_of(engine)).webhook_checks()[engine.connection_id]
+    assert check.error == "" and check.disabled_at is not None
+    assert first[0]["topic"] in check.disabled_detail and "'disabled'" in check.disabled_detail
+    assert {h["action"] for h in check.hooks} == {"present"}
+
+
+def test_a_switched_off_connection_waits_and_then_catches_up(engine: Engine) -> None:
+    woo = engine.sandboxes.woo
+    poll_now(engine.connection_id)  # registers the webhooks
+    AccountScope(engine.rt.db, _account_of(engine)).set_connection_active(
+        engine.connection_id, False
+    )
+    now = datetime.now(UTC)
+    [order] = woo.generate_orders(
+        1, start=now, end=now, statuses={"processing": 1.0}, deliver_webhooks=True
+    )
+    woo.wait_for_deliveries()
+    assert poll_now(engine.connection_id).get("off") is True
+    # The delivery was stored, but nothing was transferred while off.
+    receipts = repo.list_receipts(engine.rt.db, engine.connection_id)
+    assert any(r.object_id == str(order["id"]) for r in receipts)
+    assert _transfer(engine, order) is None
+    AccountScope(engine.rt.db, _account_of(engine)).set_connection_active(
+        engine.connection_id, True
+    )
+    poll_now(engine.connection_id)
+    engine.wait(lambda: engine.settled(1))
+    found = _transfer(engine, order)
+    assert found is not None and found.outcome == "done"
+    assert _ledger_by_reference(engine)[str(order["number"])] == 1
+
+
+def _account_of(engine: Engine) -> int:
+    with engine.rt.db.session() as s:
+        connection = s.get(Connection, engine.connection_id)
+        assert connection is not None
+        return connection.integration.account_id

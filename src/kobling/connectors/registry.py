@@ -8,7 +8,13 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from kobling.connectors.base import InvoiceTarget, OrderSource, WebhookReceiver, WebhookRegistrar
+from kobling.connectors.base import (
+    ConnectionCheck,
+    InvoiceTarget,
+    OrderSource,
+    WebhookReceiver,
+    WebhookRegistrar,
+)
 
 Capability = str  # "order_source" | "invoice_target" | "webhooks"
 
@@ -39,6 +45,11 @@ class ConnectorSpec:
     # A source that can normalize payloads without credentials or network (for preview).
     offline_source: Callable[[Mapping[str, Any]], OrderSource] | None = None
     transfer_rate_limit: RateLimit | None = None
+    # One cheap authenticated read for the dashboard's "Test connection"; never raises for
+    # remote trouble (see ``base.run_check``).
+    check_connection: (
+        Callable[[str, Mapping[str, Any], Mapping[str, Any]], ConnectionCheck] | None
+    ) = None
 
 
 _REGISTRY: dict[str, ConnectorSpec] = {}

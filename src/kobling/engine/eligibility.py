@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from kobling.domain.order import Order
 from kobling.store.repository import ConnectionConfig
@@ -15,9 +17,13 @@ class Eligibility:
     reason: str
 
 
+def eligible_states(settings: Mapping[str, Any]) -> list[str]:
+    """The order states that make an order ready for the books, per the connection settings."""
+    return list((settings.get("source") or {}).get("eligible_states") or ["processing"])
+
+
 def eligibility(order: Order, cfg: ConnectionConfig) -> Eligibility:
-    states = list(cfg.settings.get("source", {}).get("eligible_states") or ["processing"])
-    return decide_eligibility(order, states, cfg.start_date)
+    return decide_eligibility(order, eligible_states(cfg.settings), cfg.start_date)
 
 
 def decide_eligibility(order: Order, states: list[str], start_date: datetime | None) -> Eligibility:

@@ -72,7 +72,9 @@ def start_engine(rt: Runtime, *, schedules: bool = True) -> None:
 
 def apply_poll_schedules(rt: Runtime) -> None:
     entries: list[Any] = []
-    for connection_id in repo.active_connection_ids(rt.db):
+    # Every connection is scheduled; a poll of one that is switched off does nothing. So
+    # switching a connection on or off in the dashboard needs no change of schedules.
+    for connection_id in repo.connection_ids(rt.db):
         entries.append(
             {
                 "schedule_name": f"poll-connection-{connection_id}",

@@ -21,6 +21,7 @@ from kobling.engine.intake import start_intake
 from kobling.engine.retry import with_retries
 from kobling.engine.runtime import runtime
 from kobling.errors import PermanentError, TransientError
+from kobling.store import health
 from kobling.store import repository as repo
 
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
@@ -82,7 +83,15 @@ def advance_cursor_step(connection_id: int, window_start: datetime) -> None:
 
 @DBOS.step()
 def ensure_webhooks_step(connection_id: int) -> list[dict[str, Any]]:
-    """Register our webhooks in the source and re-enable any the source has disabled."""
+    return ensure_webhooks(connection_id)
+
+
+def ensure_webhooks(connection_id: int) -> list[dict[str, Any]]:
+    """Register our webhooks in the source and re-enable any the source has disabled.
+
+    Run by every poll and by the dashboard's "re-register webhooks"; what it found is recorded
+    for the connections page.
+    """
     cfg = connection(connection_id)
     if not cfg.settings.get("use_webhooks", True):
         return []
@@ -91,15 +100,33 @@ def ensure_webhooks_step(connection_id: int) -> list[dict[str, Any]]:
         return []
     url = f"{runtime().public_url.rstrip('/')}/hooks/{cfg.name}"
     try:
-        return [to_jsonable(s) for s in registrar.ensure_webhooks(url)]
+        hooks = [to_jsonable(s) for s in registrar.ensure_webhooks(url)]
+    except (PermanentError, TransientError) as problem:
+        health.record_webhook_check(runtime().db, connection_id, [], problem.reason)
+        raise
+    else:
+        health.record_webhook_check(runtime().db, connection_id, hooks)
+        return hooks
     finally:
         close = getattr(registrar, "close", None)
         if close is not None:
             close()
 
 
+@DBOS.step()
+def switched_on_step(connection_id: int) -> bool:
+    cfg = connection(connection_id)
+    return cfg.active and cfg.integration_active
+
+
 def poll_once(connection_id: int) -> dict[str, Any]:
-    """One poll, as a workflow body (also used by ``kobling demo`` and tests)."""
+    """One poll, as a workflow body (also used by ``kobling demo`` and tests).
+
+    Every connection has a schedule; one that is switched off (or whose integration is) does
+    nothing, and its cursor stays, so switching it on later catches up on what it missed.
+    """
+    if not switched_on_step(connection_id):
+        return {"orders": 0, "reread": 0, "webhooks": [], "off": True}
     try:
         webhooks = with_retries(ensure_webhooks_step, connection_id)
     except (PermanentError, TransientError) as problem:

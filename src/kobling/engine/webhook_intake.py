@@ -33,7 +33,8 @@ def receive_delivery(connection_name: str, headers: Mapping[str, str], body: byt
     connection_id = repo.find_connection_id(rt.db, connection_name)
     if connection_id is None:
         return HookAnswer(404, f"no connection named {connection_name!r}")
-    receiver = webhooks_for(connection(connection_id))
+    cfg = connection(connection_id)
+    receiver = webhooks_for(cfg)
     if receiver is None:
         return HookAnswer(404, "this connection's source does not send webhooks")
     delivery = receiver.receive(headers, body)
@@ -53,6 +54,10 @@ def receive_delivery(connection_name: str, headers: Mapping[str, str], body: byt
     )
     if delivery.status == "rejected":
         return HookAnswer(401, f"rejected: {delivery.detail}")
+    if delivery.status == "accepted" and is_new and not (cfg.active and cfg.integration_active):
+        # Kept, not acted on: the poll cursor stands still while the connection is off, so
+        # the first poll after switching it on reads this order again.
+        return HookAnswer(200, "stored; the connection is off, the order waits for it")
     if delivery.status == "accepted" and is_new and delivery.object_id is not None:
         start_intake(
             connection_id, delivery.object_id, "webhook", f"intake:receipt:{receipt_id}", None

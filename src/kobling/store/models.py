@@ -61,6 +61,8 @@ class Account(Base):
     __tablename__ = "accounts"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
+    # The plan: orders included per month; None is unlimited (the self-hosted default).
+    orders_per_month: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
@@ -269,3 +271,36 @@ class LoginAttempt(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     subject: Mapped[str] = mapped_column(String(400), index=True)
     at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+# -- health of systems and connections (shown in the dashboard) ------------------------------
+
+
+class SystemCheck(Base):
+    """The latest "test connection" of a system: one cheap authenticated read."""
+
+    __tablename__ = "system_checks"
+    system_id: Mapped[int] = mapped_column(ForeignKey("systems.id"), primary_key=True)
+    ok: Mapped[bool] = mapped_column(Boolean)
+    code: Mapped[str] = mapped_column(String(40), default="")
+    detail: Mapped[str] = mapped_column(Text, default="")
+    fix: Mapped[str] = mapped_column(Text, default="")
+    checked_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class WebhookCheck(Base):
+    """What the latest look at a connection's webhooks in the shop found.
+
+    ``hooks`` lists each topic with what was done (present, created, reactivated). A shop that
+    disabled a webhook (WooCommerce does after failed deliveries) is remembered in
+    ``disabled_at``/``disabled_detail`` after the webhook was re-enabled, so the dashboard can
+    say it happened.
+    """
+
+    __tablename__ = "webhook_checks"
+    connection_id: Mapped[int] = mapped_column(ForeignKey("connections.id"), primary_key=True)
+    hooks: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    error: Mapped[str] = mapped_column(Text, default="")
+    checked_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    disabled_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    disabled_detail: Mapped[str] = mapped_column(Text, default="")

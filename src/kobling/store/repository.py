@@ -7,7 +7,7 @@ the engine and the web layer never hold a session across a network call.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -180,6 +180,32 @@ def _system_config(box: CredentialBox, system: System) -> SystemConfig:
     )
 
 
+def load_system(db: Database, box: CredentialBox, system_id: int) -> SystemConfig:
+    """A system with its credentials opened, and the settings its connections give it.
+
+    A connector's checks may need the settings a connection has for it (e.g. which
+    database); they are taken from the first connection that uses the system.
+    """
+    with db.session() as s:
+        system = s.get(System, system_id)
+        if system is None:
+            raise LookupError(f"system {system_id} does not exist")
+        config = _system_config(box, system)
+        used = s.scalars(
+            select(Connection)
+            .where(
+                (Connection.source_system_id == system_id)
+                | (Connection.target_system_id == system_id)
+            )
+            .order_by(Connection.id)
+        ).first()
+    if used is not None:
+        role = "source" if used.source_system_id == system_id else "target"
+        settings = dict((used.settings or {}).get(role, {}))
+        return replace(config, settings={**config.settings, **settings})
+    return config
+
+
 def load_connection(db: Database, box: CredentialBox, connection_id: int) -> ConnectionConfig:
     with db.session() as s:
         c = s.get(Connection, connection_id)
@@ -204,6 +230,11 @@ def load_connection(db: Database, box: CredentialBox, connection_id: int) -> Con
 def find_connection_id(db: Database, name: str) -> int | None:
     with db.session() as s:
         return s.scalar(select(Connection.id).where(Connection.name == name))
+
+
+def connection_ids(db: Database) -> list[int]:
+    with db.session() as s:
+        return list(s.scalars(select(Connection.id).order_by(Connection.id)))
 
 
 def active_connection_ids(db: Database) -> list[int]:

@@ -11,19 +11,38 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, func, or_, select, update
 
+from kobling.store import repository
+from kobling.store.crypto import CredentialBox
 from kobling.store.database import Database
-from kobling.store.models import Connection, Integration, Receipt, Snapshot, System, Transfer
+from kobling.store.models import (
+    Account,
+    Connection,
+    Integration,
+    PollCursor,
+    Receipt,
+    Snapshot,
+    System,
+    SystemCheck,
+    Transfer,
+    WebhookCheck,
+)
 
 
 @dataclass(frozen=True)
 class AccountScope:
     db: Database
     account_id: int
+
+    def account(self) -> Account:
+        with self.db.session() as s:
+            found = s.get(Account, self.account_id)
+            assert found is not None  # a signed-in person's account exists
+            return found
 
     # -- integrations, systems, connections ------------------------------------------------
 
@@ -64,6 +83,38 @@ class AccountScope:
         with self.db.session() as s:
             found: System | None = s.scalar(self._systems().where(System.id == system_id))
             return found
+
+    def add_system(
+        self,
+        box: CredentialBox,
+        *,
+        integration_id: int,
+        kind: str,
+        name: str,
+        base_url: str,
+        credentials: dict[str, Any],
+    ) -> int | None:
+        """A new system in one of this account's integrations (None: not this account's)."""
+        if self.integration(integration_id) is None:
+            return None
+        return repository.add_system(
+            self.db,
+            box,
+            integration_id=integration_id,
+            kind=kind,
+            name=name,
+            base_url=base_url,
+            credentials=credentials,
+        )
+
+    def update_system(self, system_id: int, *, name: str, base_url: str) -> bool:
+        if self.system(system_id) is None:
+            return False
+        with self.db.session() as s:
+            s.execute(
+                update(System).where(System.id == system_id).values(name=name, base_url=base_url)
+            )
+        return True
 
     def _connections(self) -> Select[Any]:
         return (
@@ -125,6 +176,7 @@ class AccountScope:
         limit: int = 50,
         offset: int = 0,
         outcome: str | None = None,
+        outcomes: Sequence[str] = (),
         state: str | None = None,
         number: str | None = None,
         connection_id: int | None = None,
@@ -134,10 +186,14 @@ class AccountScope:
         query = self._transfers()
         if outcome is not None:
             query = query.where(Transfer.outcome == outcome)
+        if outcomes:
+            query = query.where(Transfer.outcome.in_(list(outcomes)))
         if state is not None:
             query = query.where(Transfer.state == state)
         if number:
-            query = query.where(Transfer.source_number == number)
+            # What a shop owner types: the order number, or the shop's id where it differs.
+            number = number.strip().lstrip("#")
+            query = query.where(or_(Transfer.source_number == number, Transfer.source_id == number))
         if connection_id is not None:
             query = query.where(Transfer.connection_id == connection_id)
         if since is not None:
@@ -194,3 +250,50 @@ class AccountScope:
         with self.db.session() as s:
             months = Counter(at.strftime("%Y-%m") for at in s.scalars(query))
         return [{"month": m, "orders": n} for m, n in sorted(months.items())]
+
+    # -- health: connection tests, webhooks, polls, deliveries ------------------------------
+
+    def system_checks(self) -> dict[int, SystemCheck]:
+        query = (
+            select(SystemCheck)
+            .join(System, System.id == SystemCheck.system_id)
+            .join(Integration, Integration.id == System.integration_id)
+            .where(Integration.account_id == self.account_id)
+        )
+        with self.db.session() as s:
+            return {row.system_id: row for row in s.scalars(query)}
+
+    def webhook_checks(self) -> dict[int, WebhookCheck]:
+        query = self._by_connection(WebhookCheck, WebhookCheck.connection_id)
+        with self.db.session() as s:
+            return {row.connection_id: row for row in s.scalars(query)}
+
+    def poll_cursors(self) -> dict[int, PollCursor]:
+        query = self._by_connection(PollCursor, PollCursor.connection_id)
+        with self.db.session() as s:
+            return {row.connection_id: row for row in s.scalars(query)}
+
+    def last_deliveries(self) -> dict[int, datetime]:
+        """When each connection last received a webhook delivery."""
+        query = (
+            select(Receipt.connection_id, func.max(Receipt.received_at))
+            .join(Connection, Connection.id == Receipt.connection_id)
+            .join(Integration, Integration.id == Connection.integration_id)
+            .where(Integration.account_id == self.account_id)
+            .group_by(Receipt.connection_id)
+        )
+        with self.db.session() as s:
+            return {int(cid): _aware(at) for cid, at in s.execute(query) if at is not None}
+
+    def _by_connection(self, model: Any, column: Any) -> Select[Any]:
+        return (
+            select(model)
+            .join(Connection, Connection.id == column)
+            .join(Integration, Integration.id == Connection.integration_id)
+            .where(Integration.account_id == self.account_id)
+        )
+
+
+def _aware(at: datetime) -> datetime:
+    """Aggregates bypass the column type, so SQLite hands back a naive UTC datetime."""
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)

@@ -2,16 +2,29 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 
 from kobling import __version__
 from kobling.engine.runtime import runtime
 from kobling.engine.webhook_intake import receive_delivery
-from kobling.web import api, pages, people_pages, problems
+from kobling.web import (
+    api,
+    connection_pages,
+    home_page,
+    log_pages,
+    pages,
+    people_pages,
+    problems,
+    system_pages,
+)
+
+STATIC = Path(__file__).parent / "static"
 
 
 def create_app(mounts: dict[str, Any] | None = None) -> FastAPI:
@@ -38,8 +51,9 @@ def create_app(mounts: dict[str, Any] | None = None) -> FastAPI:
         return JSONResponse({"message": answer.message}, status_code=answer.status_code)
 
     app.include_router(api.router)
-    app.include_router(pages.router)
-    app.include_router(people_pages.router)
+    for dashboard in (pages, home_page, log_pages, system_pages, connection_pages, people_pages):
+        app.include_router(dashboard.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for prefix, sub in (mounts or {}).items():
         app.mount(prefix, sub)
     return app

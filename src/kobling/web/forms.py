@@ -25,7 +25,7 @@ from kobling.engine.settings import EngineSettings
 class FormField:
     name: str  # "<part>.<field>"
     label: str
-    kind: Literal["checkbox", "select", "text", "list", "json"]
+    kind: Literal["checkbox", "select", "text", "list", "json", "secret"]
     value: str
     checked: bool = False
     choices: tuple[str, ...] = ()
@@ -122,3 +122,31 @@ def parse_settings_form(
             else:
                 into[name] = raw
     return settings, problems
+
+
+# -- credentials: write-only ------------------------------------------------------------------
+
+
+def credential_fields(kind: str) -> list[FormField]:
+    """One empty input per credential field: stored values are never sent to the browser."""
+    model = registry.get(kind).credentials_model
+    return [
+        FormField(
+            name=f"credentials.{name}",
+            label=name.replace("_", " "),
+            kind="secret",
+            value="",
+            help=info.description or "",
+        )
+        for name, info in model.model_fields.items()
+    ]
+
+
+def parse_credentials_form(kind: str, form: Mapping[str, str]) -> dict[str, str]:
+    """The credential fields that were filled in (an empty field keeps the stored value)."""
+    model = registry.get(kind).credentials_model
+    return {
+        name: form[f"credentials.{name}"].strip()
+        for name in model.model_fields
+        if form.get(f"credentials.{name}", "").strip()
+    }

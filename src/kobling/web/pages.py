@@ -1,31 +1,25 @@
-"""The dashboard's pages: first sign-up, sign-in, home, a transfer with every stage's data.
+"""Signing up, in and out, and what every dashboard page shares.
 
-Server-rendered (Jinja2). Forms that change something carry a CSRF token: the session's when
-signed in, otherwise a double-submit cookie set with the form.
+The dashboard is server-rendered (Jinja2, with htmx for the parts that update themselves).
+Forms that change something carry a CSRF token: the session's when signed in, otherwise a
+double-submit cookie set with the form. The pages themselves live beside this module, one per
+part of the dashboard: home, log (transfers), systems, connections, people.
 """
 
 from __future__ import annotations
 
-import json
 import secrets
 from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Form, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from kobling import __version__
-from kobling.domain.serialize import to_jsonable
-from kobling.engine import actions
 from kobling.engine.runtime import runtime
-from kobling.engine.settings import SettingsError, validate_connection_settings
 from kobling.store import people
 from kobling.store import repository as repo
 from kobling.store.scope import AccountScope
-from kobling.web.api import RecordId, transfer_row
-from kobling.web.forms import parse_settings_form, settings_form
 from kobling.web.security import (
     SESSION_COOKIE,
     csrf_ok,
@@ -185,147 +179,29 @@ def signed_in_or_redirect(request: Request) -> people.SignedIn | Response:
     return see_other("/login")
 
 
-@router.get("/", response_class=HTMLResponse)
-def home(request: Request) -> Any:
-    session = signed_in_or_redirect(request)
-    if isinstance(session, Response):
-        return session
-    account = AccountScope(runtime().db, session.person.account_id)
-    integrations = [
-        {
-            "name": i.name,
-            "active": i.active,
-            "start_date": i.start_date,
-            "connections": [c for c in account.connections() if c.integration_id == i.id],
-        }
-        for i in account.integrations()
-    ]
-    context = {
-        "person": session.person,
-        "csrf": session.csrf_token,
-        "integrations": integrations,
-        "transfers": [transfer_row(t) for t in account.transfers(limit=50)],
-        "counts": account.outcome_counts(),
-        "version": __version__,
-    }
-    return templates.TemplateResponse(request, "home.html", context)
-
-
-@router.get("/transfers/{transfer_id}", response_class=HTMLResponse)
-def transfer_page(request: Request, transfer_id: RecordId, message: str = "") -> Any:
-    session = signed_in_or_redirect(request)
-    if isinstance(session, Response):
-        return session
-    account = AccountScope(runtime().db, session.person.account_id)
-    found = account.transfer(transfer_id)
-    snapshots = account.snapshots(transfer_id)
-    if found is None or snapshots is None:
-        return not_found(f"Transfer {transfer_id}")
-    shown = [
-        {
-            "stage": s.stage,
-            "created_at": s.created_at,
-            "json": json.dumps(to_jsonable(s.data), indent=2, ensure_ascii=False),
-        }
-        for s in snapshots
-    ]
-    offered = {
-        "held": ("retry", "skip"),
-        "failed": ("retry", "skip"),
-        "done": ("retransfer",),
-    }.get(found.outcome or "", ())
-    context = {
-        "person": session.person,
-        "csrf": session.csrf_token,
-        "t": found,
-        "snapshots": shown,
-        "actions": [(a, ACTIONS[a]) for a in offered],
-        "message": message[:200],
-    }
-    return templates.TemplateResponse(request, "transfer.html", context)
-
-
-@router.post("/transfers/{transfer_id}/{action}")
-async def transfer_action(
-    request: Request, transfer_id: RecordId, action: str, csrf: str = Form("")
-) -> Any:
-    session = signed_in_or_redirect(request)
-    if isinstance(session, Response):
-        return session
-    if not csrf_ok(session.csrf_token, csrf) or action not in ACTIONS:
-        return HTMLResponse(EXPIRED, status_code=400)
-    if not session.person.can_write:
-        return refused("change transfers")
-    found = AccountScope(runtime().db, session.person.account_id).transfer(transfer_id)
-    if found is None:
-        return not_found(f"Transfer {transfer_id}")
-    do = {"retry": actions.retry, "retransfer": actions.retransfer, "skip": actions.skip}[action]
-    try:
-        await run_in_threadpool(do, found, session.person.email)
-        message = f"{ACTIONS[action]}: accepted"
-    except actions.ActionRefused as refusal:
-        message = f"{refusal.reason}; {refusal.fix}"
-    return see_other(f"/transfers/{transfer_id}?message={message}")
-
-
-@router.get("/connections/{connection_id}/settings", response_class=HTMLResponse)
-def settings_page(request: Request, connection_id: RecordId, saved: bool = False) -> Any:
-    session = signed_in_or_redirect(request)
-    if isinstance(session, Response):
-        return session
-    return _settings(request, session, connection_id, saved=saved)
-
-
-def _settings(
+def page(
     request: Request,
     session: people.SignedIn,
-    connection_id: RecordId,
-    *,
-    saved: bool = False,
-    problems: list[str] | None = None,
-    shown: dict[str, Any] | None = None,
+    template: str,
     status: int = 200,
+    **context: Any,
 ) -> Any:
-    account = AccountScope(runtime().db, session.person.account_id)
-    found = account.connection(connection_id)
-    if found is None:
-        return not_found(f"Connection {connection_id}")
-    source_kind, target_kind = account.connection_kinds(found)
-    context = {
-        "person": session.person,
-        "csrf": session.csrf_token,
-        "connection": found,
-        "sections": settings_form(source_kind, target_kind, shown or found.settings),
-        "saved": saved,
-        "problems": problems or [],
-    }
-    return templates.TemplateResponse(request, "settings.html", context, status_code=status)
+    """Render a signed-in page; every page knows who is signed in and the form token."""
+    values = {"person": session.person, "csrf": session.csrf_token, **context}
+    return templates.TemplateResponse(request, template, values, status_code=status)
 
 
-@router.post("/connections/{connection_id}/settings")
-async def save_settings(request: Request, connection_id: RecordId) -> Any:
+def writer(request: Request, csrf: str, what: str) -> people.SignedIn | Response:
+    """The session of a signed-in person allowed to ``what``, for a form that changes data."""
     session = signed_in_or_redirect(request)
     if isinstance(session, Response):
         return session
-    form = {k: str(v) for k, v in (await request.form()).items()}
-    if not csrf_ok(session.csrf_token, form.pop("csrf", "")):
+    if not csrf_ok(session.csrf_token, csrf):
         return HTMLResponse(EXPIRED, status_code=400)
     if not session.person.can_write:
-        return refused("change settings")
-    account = AccountScope(runtime().db, session.person.account_id)
-    found = account.connection(connection_id)
-    if found is None:
-        return not_found(f"Connection {connection_id}")
-    source_kind, target_kind = account.connection_kinds(found)
-    wanted, problems = parse_settings_form(source_kind, target_kind, form)
-    # Keys the form does not show (set by commands, e.g. booking_confirmed) are kept.
-    merged = {**found.settings, **wanted}
-    if not problems:
-        try:
-            valid = validate_connection_settings(source_kind, target_kind, merged)
-        except SettingsError as error:
-            problems = [p.strip() for p in str(error).split(":", 1)[-1].split(";")]
-        else:
-            account.set_connection_settings(connection_id, valid)
-            return see_other(f"/connections/{connection_id}/settings?saved=true")
-    return _settings(request, session, connection_id, problems=problems, shown=merged, status=422)
+        return refused(what)
+    return session
+
+
+def scope_of(session: people.SignedIn) -> AccountScope:
+    return AccountScope(runtime().db, session.person.account_id)

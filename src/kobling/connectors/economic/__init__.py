@@ -1,5 +1,6 @@
 """Visma e-conomic (REST API): a target of invoices."""
 
+from kobling.connectors.economic.check import check_connection
 from kobling.connectors.economic.settings import EconomicCredentials, EconomicTargetSettings
 from kobling.connectors.economic.target import EconomicTarget
 from kobling.connectors.registry import ConnectorSpec, RateLimit, register
@@ -12,6 +13,7 @@ CONNECTOR = register(
         credentials_model=EconomicCredentials,
         settings_model=EconomicTargetSettings,
         build_target=EconomicTarget,
+        check_connection=check_connection,
         # e-conomic publishes no per-second limit, only a fair-use budget of 50,000 calls per
         # agreement per day (fact sheet §11). A transfer costs about eight calls; 20 transfers
         # a second per agreement keeps bursts polite, and the client honours 429/Retry-After.

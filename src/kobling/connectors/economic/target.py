@@ -132,6 +132,13 @@ class EconomicTarget:
             str(draft["draftInvoiceNumber"]), "draft", draft.get("grossAmount"), draft
         )
 
+    def invoice_document(self, document_id: str) -> tuple[str, bytes]:
+        """The invoice's PDF as e-conomic renders it; ``draft:N`` names draft number N."""
+        number = document_id.removeprefix("draft:")
+        kind = "drafts" if document_id.startswith("draft:") else "booked"
+        response = self.client.http.request("GET", f"invoices/{kind}/{number}/pdf")
+        return f"invoice-{number}.pdf", response.content
+
     def book(self, document: TargetDocument) -> TargetDocument:
         if document.state == "booked":
             return document

@@ -9,6 +9,7 @@ run by the Tryton virtualenv's python. Concepts and measurements: docs/tryton.md
 """
 
 from kobling.connectors.registry import ConnectorSpec, RateLimit, register
+from kobling.connectors.tryton.check import check_connection
 from kobling.connectors.tryton.settings import TrytonCredentials, TrytonTargetSettings
 from kobling.connectors.tryton.target import TrytonTarget
 
@@ -20,6 +21,7 @@ CONNECTOR = register(
         credentials_model=TrytonCredentials,
         settings_model=TrytonTargetSettings,
         build_target=TrytonTarget,
+        check_connection=check_connection,
         # Posting an invoice takes Tryton 0.3-1.3 s (strict sequences, the invoice document;
         # fact sheet), so a handful of transfers a second already keeps one server busy.
         transfer_rate_limit=RateLimit(limit=5, period=1.0),

@@ -427,7 +427,9 @@ class TrytonTarget:
 
     def invoice_document(self, document_id: str) -> tuple[str, bytes]:
         """The invoice as Tryton renders it (ODT by default), for the invoice e-mail."""
-        # A posted invoice is known by its number, a draft by its record id (see _document).
+        # A posted invoice is known by its number, a draft by its record id (see _document),
+        # which transfers store as "draft:<id>".
+        document_id = document_id.removeprefix("draft:")
         invoice_id = document_id if document_id.isdigit() else self._by_number(document_id)["id"]
         content = self.client.report("account.invoice", int(invoice_id))
         return f"{document_id}.odt", content

@@ -1,6 +1,7 @@
 """WooCommerce (REST API v3): a source of orders, with signed webhooks."""
 
 from kobling.connectors.registry import ConnectorSpec, register
+from kobling.connectors.woocommerce.check import check_connection
 from kobling.connectors.woocommerce.settings import (
     WooCommerceCredentials,
     WooCommerceSourceSettings,
@@ -21,6 +22,7 @@ CONNECTOR = register(
         build_source=WooCommerceSource,
         build_webhooks=WooCommerceWebhooks,
         build_registrar=WooCommerceWebhookRegistrar,
+        check_connection=check_connection,
         offline_source=lambda settings: WooCommerceSource(
             "http://offline.invalid/", {"consumer_key": "", "consumer_secret": ""}, settings
         ),
