@@ -8,7 +8,6 @@ test-artifacts/screenshots/.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -79,13 +78,13 @@ def _kobling(tmp_path: Path) -> Iterator[str]:
         runtime_module.clear()
 
 
-def reload_until(browser_page: BrowserPage, text: str, timeout: float = 60.0) -> None:
-    page = browser_page.page
-    deadline = time.monotonic() + timeout
-    while text not in page.content():
-        assert time.monotonic() < deadline, f"{text!r} did not appear on {page.url}"
-        time.sleep(0.5)
-        page.reload()
+def wait_for_text(browser_page: BrowserPage, text: str, timeout: float = 60.0) -> None:
+    """Wait, without reloading, until the page shows ``text``: the page updates itself."""
+    browser_page.page.wait_for_function(
+        "text => document.documentElement.innerHTML.includes(text)",
+        arg=text,
+        timeout=timeout * 1000,
+    )
 
 
 def test_sign_up_watch_fix_retry(kobling: str, page: BrowserPage) -> None:
@@ -96,31 +95,54 @@ def test_sign_up_watch_fix_retry(kobling: str, page: BrowserPage) -> None:
     browser.fill("#password", "a long enough password")
     browser.click("button[type=submit]")
     assert browser.url == kobling + "/"
-    reload_until(page, ">held<")
-    reload_until(page, ">done<")
+    # The home page updates itself (htmx) as the transfers settle.
+    wait_for_text(page, 'class="held">held</span><b>1</b>')
+    wait_for_text(page, 'class="done">done</span><b>3</b>')
+    assert browser.locator("#attention").get_by_text("1020").is_visible()
+    assert browser.locator("svg.chart").count() == 2
     page.screenshot("1-transfers-arrived")
 
+    browser.get_by_role("link", name="Log", exact=True).click()
+    browser.fill("input[name=number]", "1020")
+    browser.get_by_role("button", name="Search").click()
+    assert browser.locator("#live tbody tr").count() == 1
+    page.screenshot("2-log-search")
     browser.get_by_role("link", name="1020", exact=True).click()
     reason = browser.locator("#reason").inner_text()
     fix = browser.locator("#fix").inner_text()
     assert "125.08" in reason and "0.05" in reason, reason
     assert "raise the rounding tolerance in the connection settings" in fix, fix
-    browser.get_by_text("eligibility").click()  # a stage's data, readable JSON
+    assert "125.08" in browser.locator("#decisions").inner_text()  # the plan's decision
+    browser.locator("summary", has_text="eligibility").click()  # a stage's data, readable JSON
     assert '"eligible": true' in browser.content()
-    page.screenshot("2-held-transfer")
+    page.screenshot("3-held-transfer")
     held_url = browser.url
 
-    browser.goto(kobling + "/")
-    browser.get_by_role("link", name="settings").click()
+    browser.get_by_role("link", name="Systems", exact=True).click()
+    browser.locator("#systems tr", has_text="Sandbox e-conomic").get_by_role(
+        "button", name="Test connection"
+    ).click()
+    assert "Connection works" in browser.locator("#message").inner_text()
+    page.screenshot("4-system-tested")
+
+    browser.get_by_role("link", name="Connections", exact=True).click()
+    row = browser.locator("tr", has_text="sandbox-orders")
+    assert "a poll every" in row.inner_text()
+    row.get_by_role("link", name="settings").click()
     browser.fill("#engine\\.rounding_tolerance", "0.10")
     browser.get_by_role("button", name="Save settings").click()
     assert browser.locator("#saved").is_visible()
     assert browser.input_value("#engine\\.rounding_tolerance") == "0.10"
-    page.screenshot("3-setting-fixed")
+    page.screenshot("5-setting-fixed")
 
     browser.goto(held_url)
     browser.get_by_role("button", name="Retry").click()
-    reload_until(page, 'id="outcome">done<')
+    wait_for_text(page, 'id="outcome">done<')
     assert "booked as invoice" in browser.content()
-    page.screenshot("4-done")
+    page.screenshot("6-done")
+    # The target's own rendering of the invoice, fetched with the system's key.
+    link = browser.get_by_role("link", name="open the document").get_attribute("href")
+    document = browser.context.request.get(kobling + str(link))
+    assert document.status == 200 and document.headers["content-type"] == "application/pdf"
+    assert document.body().startswith(b"%PDF")
     assert page.console_errors == []

@@ -291,3 +291,18 @@ def test_testing_a_connection_records_and_shows_the_result(web: Web) -> None:
     assert (
         web.client.post(f"/systems/{web.b.ledger_id}/test", data={"csrf": csrf}).status_code == 404
     )
+
+
+def test_an_open_transfer_page_reloads_only_when_the_transfer_changed(web: Web) -> None:
+    signed_in(web, web.a)
+    page = web.client.get(f"/transfers/{web.a.held_id}").text
+    seen = re.search(r"/changed\?seen=([^\"]+)\"", page)
+    assert seen is not None
+    changed = f"/transfers/{web.a.held_id}/changed"
+    still = web.client.get(changed, params={"seen": seen[1]})
+    assert still.status_code == 204 and "HX-Refresh" not in still.headers
+    with web.rt.db.session() as s:
+        s.get(Transfer, web.a.held_id).attempts += 1  # type: ignore[union-attr]
+    moved = web.client.get(changed, params={"seen": seen[1]})
+    assert moved.headers.get("HX-Refresh") == "true"
+    assert web.client.get(f"/transfers/{web.b.held_id}/changed").status_code == 404

@@ -49,7 +49,7 @@ def snap(stage: str, data: dict) -> SimpleNamespace:
     return SimpleNamespace(stage=stage, data=data, created_at=datetime(2026, 11, 1, tzinfo=UTC))
 
 
-def test_decisions_come_from_the_latest_plan_and_the_later_stages() -> None:
+def test_decisions_are_those_of_the_latest_attempt_in_stage_order() -> None:
     first = {"plan": {"decisions": [{"subject": "totals", "choice": "old", "reason": "r0"}]}}
     second = {
         "plan": {
@@ -62,13 +62,17 @@ def test_decisions_come_from_the_latest_plan_and_the_later_stages() -> None:
     }
     found = decisions(
         [
+            snap("received", {}),
             snap("plan", first),
+            snap("received", {}),
+            snap("eligibility", {"eligible": True, "reason": "state 'processing' is eligible"}),
             snap("plan", second),
             snap("booking decision", {"book": False, "reason": "trial period"}),
             snap("payment", {"registered": True, "why": "paid by card"}),
         ]
     )
     assert [(d.subject, d.choice, d.reason) for d in found] == [
+        ("eligibility", "eligible", "state 'processing' is eligible"),
         ("sale", "domestic", "ships to DK"),
         ("line Mug", "VAT 25%", "standard rate"),
         ("booking", "leave as draft", "trial period"),

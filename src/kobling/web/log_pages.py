@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, Response
 from kobling.engine import actions
 from kobling.engine.documents import target_document
 from kobling.errors import TransferProblem
+from kobling.store.models import Transfer
 from kobling.web.api import RecordId, transfer_row
 from kobling.web.pages import (
     not_found,
@@ -122,7 +123,26 @@ def transfer_page(request: Request, transfer_id: RecordId, message: str = "") ->
         comparisons=comparisons(snapshots),
         actions=[(a, ACTIONS[a]) for a in OFFERED.get(found.outcome or "", ())],
         message=message[:200],
+        version=_version(found),
     )
+
+
+def _version(t: Transfer) -> str:
+    return f"{t.state}.{t.outcome}.{t.stage}.{t.attempts}.{t.updated_at.timestamp()}"
+
+
+@router.get("/transfers/{transfer_id}/changed")
+def transfer_changed(request: Request, transfer_id: RecordId, seen: str = "") -> Response:
+    """204 while the transfer is as the page shows it; else tell htmx to reload the page."""
+    session = signed_in_or_redirect(request)
+    if isinstance(session, Response):
+        return Response(status_code=401)
+    found = scope_of(session).transfer(transfer_id)
+    if found is None:
+        return Response(status_code=404)
+    if _version(found) == seen:
+        return Response(status_code=204)
+    return Response(status_code=200, headers={"HX-Refresh": "true"})
 
 
 @router.post("/transfers/{transfer_id}/{action}")

@@ -60,9 +60,14 @@ def decisions(snapshots: Sequence[Any]) -> list[Decision]:
     found: list[Decision] = []
     for s in snapshots:
         data: Mapping[str, Any] = s.data or {}
-        if s.stage == "plan":
-            found = []  # a new attempt planned again: show its decisions, not both
+        if s.stage == "received":
+            found = []  # a new attempt starts: show its decisions, not both
+        elif s.stage == "plan":
+            found = [d for d in found if d.subject != "plan"]
             found.extend(_plan_decisions(data))
+        elif s.stage == "eligibility":
+            choice = "eligible" if data.get("eligible") else "not eligible"
+            found.append(Decision("eligibility", choice, str(data.get("reason", ""))))
         elif s.stage == "customer":
             what = data.get("action", "")
             found.append(Decision("customer", f"{what} {data.get('number', '')}".strip(), ""))
