@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -24,6 +25,19 @@ def endpoints(t: Tenant) -> list[tuple[str, str, Any]]:
             "PUT",
             f"/api/v1/systems/{t.shop_id}/credentials",
             {"credentials": {"consumer_key": "ck_evil", "consumer_secret": "cs_evil"}},
+        ),
+        ("PATCH", f"/api/v1/systems/{t.ledger_id}", {"name": "evil"}),
+        ("POST", f"/api/v1/systems/{t.ledger_id}/test", None),
+        (
+            "POST",
+            "/api/v1/systems",
+            {
+                "integration_id": t.integration_id,
+                "kind": "economic",
+                "name": "evil",
+                "base_url": "http://127.0.0.1:9/",
+                "credentials": {"app_secret_token": "a", "agreement_grant_token": "b"},
+            },
         ),
         ("GET", f"/api/v1/connections/{t.connection_id}", None),
         ("POST", f"/api/v1/connections/{t.connection_id}/activate", None),
@@ -173,3 +187,49 @@ def test_the_openapi_document_describes_the_api(web: Web) -> None:
     paths = set(document["paths"])
     assert {"/api/v1/transfers", "/api/v1/transfers/{transfer_id}", "/api/v1/usage"} <= paths
     assert not any(p.startswith(("/hooks", "/signup", "/login")) for p in paths)
+
+
+def test_every_endpoint_that_names_a_record_is_tried_across_accounts(web: Web) -> None:
+    """A new endpoint cannot skip the cross-account test: it must be listed in endpoints()."""
+    document = web.client.get("/api/v1/openapi.json").json()
+    named = {
+        (method.upper(), path)
+        for path, operations in document["paths"].items()
+        for method in operations
+        if "{" in path or method != "get"
+    }
+    tried = set()
+    for method, path, _ in endpoints(web.a):
+        for template_method, template in named:
+            pattern = "^" + re.sub(r"\\{[^/]+\\}", "[^/]+", re.escape(template)) + "$"
+            if method == template_method and re.match(pattern, path):
+                tried.add((template_method, template))
+    assert named - tried == set()
+
+
+def test_systems_are_added_changed_and_tested_through_the_api(web: Web) -> None:
+    own = web.a.auth
+    new = {
+        "integration_id": web.a.integration_id,
+        "kind": "economic",
+        "name": "Second books",
+        "base_url": "ftp://books",
+        "credentials": {"app_secret_token": "app-1"},
+    }
+    bad_url = web.client.post("/api/v1/systems", json=new, headers=own)
+    assert bad_url.status_code == 422 and "http://" in bad_url.json()["fix"]
+    new["base_url"] = "http://127.0.0.1:9/"
+    missing = web.client.post("/api/v1/systems", json=new, headers=own)
+    assert missing.status_code == 422 and "agreement_grant_token" in missing.json()["detail"]
+    assert "app-1" not in missing.text
+    new["credentials"] = {"app_secret_token": "app-1", "agreement_grant_token": "grant-1"}
+    made = web.client.post("/api/v1/systems", json=new, headers=own)
+    assert made.status_code == 201 and made.json()["credentials"] == "set"
+    assert "grant-1" not in made.text
+    system_id = made.json()["id"]
+    renamed = web.client.patch(
+        f"/api/v1/systems/{system_id}", json={"name": "Books 2"}, headers=own
+    ).json()
+    assert (renamed["name"], renamed["base_url"]) == ("Books 2", "http://127.0.0.1:9/")
+    tested = web.client.post(f"/api/v1/systems/{system_id}/test", headers=own).json()
+    assert tested["ok"] is False and tested["code"] == "unreachable" and tested["fix"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -133,3 +134,14 @@ def validate_credentials(kind: str, credentials: dict[str, Any]) -> None:
     except ValidationError as error:
         fields = sorted({".".join(str(p) for p in item["loc"]) for item in error.errors()})
         raise SettingsError(f"invalid credentials for {kind}: check {', '.join(fields)}") from None
+
+
+def base_url_problem(base_url: str) -> str:
+    """'' for a usable system address, else what is wrong with it and how to write it."""
+    parts = urlsplit(base_url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return (
+            f"the address {base_url!r} is not a web address: write it with http:// or "
+            "https://, e.g. https://shop.example.com/"
+        )
+    return ""

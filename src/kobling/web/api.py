@@ -22,9 +22,11 @@ from kobling.engine import actions
 from kobling.engine.runtime import runtime
 from kobling.engine.settings import (
     SettingsError,
+    base_url_problem,
     validate_connection_settings,
     validate_credentials,
 )
+from kobling.engine.system_checks import check_system
 from kobling.store import people
 from kobling.store import repository as repo
 from kobling.store.models import Connection, Integration, System, Transfer
@@ -143,6 +145,25 @@ class Credentials(BaseModel):
     credentials: dict[str, Any]
 
 
+class NewSystem(Credentials):
+    integration_id: Annotated[int, Field(ge=1, le=MAX_ID)]
+    kind: str = Field(max_length=50, description="A connector: woocommerce, economic, tryton")
+    name: str = Field(min_length=1, max_length=200)
+    base_url: str = Field(min_length=1, max_length=500)
+
+
+class SystemChange(BaseModel):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    base_url: str | None = Field(default=None, min_length=1, max_length=500)
+
+
+class CheckOut(BaseModel):
+    ok: bool
+    code: str
+    detail: str
+    fix: str
+
+
 def _connection(c: Connection) -> ConnectionOut:
     return ConnectionOut(
         id=c.id,
@@ -253,14 +274,77 @@ def set_credentials(system_id: RecordId, body: Credentials, person: Person) -> S
     found = account.system(system_id)
     if found is None:
         raise _missing("system", system_id)
-    try:
-        validate_credentials(found.kind, body.credentials)
-    except SettingsError as error:
-        fields = ", ".join(sorted(registry.get(found.kind).credentials_model.model_fields))
-        raise Problem(422, str(error), fix=f"send the fields {fields}") from error
+    _check_credentials(found.kind, body.credentials)
     rt = runtime()
     repo.set_system_credentials(rt.db, rt.box, found.id, body.credentials)
     return _system(found)
+
+
+@router.post("/systems", response_model=SystemOut, status_code=201)
+def add_system(body: NewSystem, person: Person) -> SystemOut:
+    """Add a system to one of the account's integrations (credentials checked, never echoed)."""
+    require_write(person)
+    kinds = sorted(spec.kind for spec in registry.all_specs())
+    if body.kind not in kinds:
+        raise Problem(422, f"there is no connector {body.kind!r}", fix=f"use one of {kinds}")
+    _check_url(body.base_url)
+    _check_credentials(body.kind, body.credentials)
+    account = scope(person)
+    system_id = account.add_system(
+        runtime().box,
+        integration_id=body.integration_id,
+        kind=body.kind,
+        name=body.name,
+        base_url=body.base_url,
+        credentials=body.credentials,
+    )
+    if system_id is None:
+        raise _missing("integration", body.integration_id)
+    found = account.system(system_id)
+    assert found is not None
+    return _system(found)
+
+
+@router.patch("/systems/{system_id}", response_model=SystemOut)
+def change_system(system_id: RecordId, body: SystemChange, person: Person) -> SystemOut:
+    require_write(person)
+    account = scope(person)
+    found = account.system(system_id)
+    if found is None:
+        raise _missing("system", system_id)
+    if body.base_url is not None:
+        _check_url(body.base_url)
+    account.update_system(
+        system_id, name=body.name or found.name, base_url=body.base_url or found.base_url
+    )
+    changed = account.system(system_id)
+    assert changed is not None
+    return _system(changed)
+
+
+@router.post("/systems/{system_id}/test", response_model=CheckOut)
+async def test_system(system_id: RecordId, person: Person) -> CheckOut:
+    """Test the connection: one cheap authenticated read of the remote system, recorded."""
+    require_write(person)
+    if scope(person).system(system_id) is None:
+        raise _missing("system", system_id)
+    result = await run_in_threadpool(check_system, system_id)
+    return CheckOut(ok=result.ok, code=result.code, detail=result.detail, fix=result.fix)
+
+
+def _check_url(base_url: str) -> None:
+    problem = base_url_problem(base_url)
+    if problem:
+        reason, fix = problem.split(": ", 1)
+        raise Problem(422, f"base_url: {reason}", fix=fix)
+
+
+def _check_credentials(kind: str, credentials: dict[str, Any]) -> None:
+    try:
+        validate_credentials(kind, credentials)
+    except SettingsError as error:
+        fields = ", ".join(sorted(registry.get(kind).credentials_model.model_fields))
+        raise Problem(422, str(error), fix=f"send the fields {fields}") from error
 
 
 @router.get("/connections", response_model=list[ConnectionOut])

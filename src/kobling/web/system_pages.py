@@ -6,7 +6,7 @@ credentials are complete, and test the connection.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
 from fastapi.concurrency import run_in_threadpool
@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from kobling.connectors import registry
 from kobling.engine.runtime import runtime
-from kobling.engine.settings import SettingsError, validate_credentials
+from kobling.engine.settings import SettingsError, base_url_problem, validate_credentials
 from kobling.engine.system_checks import check_system, credentials_problem
 from kobling.store import people
 from kobling.store import repository as repo
@@ -35,14 +35,9 @@ from kobling.web.security import csrf_ok
 router = APIRouter(include_in_schema=False)
 
 
-def _url_problem(base_url: str) -> str:
-    parts = urlsplit(base_url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        return (
-            f"The address {base_url!r} is not a web address: write it with http:// or "
-            "https://, e.g. https://shop.example.com/"
-        )
-    return ""
+def _address_problem(base_url: str) -> str:
+    problem = base_url_problem(base_url)
+    return problem[:1].upper() + problem[1:]
 
 
 @router.get("/systems", response_class=HTMLResponse)
@@ -118,7 +113,7 @@ async def add_system(request: Request) -> Any:
     if kind not in kinds:
         return _new_form(request, session, "", 422, (f"Choose one of: {', '.join(kinds)}.",))
     credentials = parse_credentials_form(kind, form)
-    problems = [p for p in (_url_problem(base_url.strip()),) if p]
+    problems = [p for p in (_address_problem(base_url.strip()),) if p]
     if not name:
         problems.append("Give the system a name you recognise, e.g. 'My WooCommerce shop'.")
     try:
@@ -194,7 +189,7 @@ async def save_system(request: Request, system_id: RecordId) -> Any:
     if found is None:
         return not_found(f"System {system_id}")
     name, base_url = form.get("name", "").strip(), form.get("url", "").strip()
-    problems = [p for p in (_url_problem(base_url),) if p]
+    problems = [p for p in (_address_problem(base_url),) if p]
     if not name:
         problems.append("Give the system a name you recognise.")
     rt = runtime()
