@@ -17,6 +17,7 @@ from kobling.store import people
 from kobling.store import repository as repo
 from kobling.web.app import create_app
 from tests.support.databases import sqlite_url
+from tests.support.smtp import smtp_inbox  # noqa: F401  (a fixture for the web tests)
 
 PASSWORD = "correct horse battery"
 

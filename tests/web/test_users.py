@@ -6,9 +6,12 @@ import re
 
 from fastapi.testclient import TestClient
 
+from kobling.notify.mailer import SmtpSettings
 from kobling.store import people
 from kobling.web.app import create_app
+from tests.support.smtp import Inbox
 from tests.web.conftest import Web
+from tests.web.test_dashboard_pages import closed_port
 from tests.web.test_pages import csrf_of, sign_in
 
 
@@ -80,3 +83,38 @@ def test_api_tokens_are_shown_once_and_can_be_revoked(web: Web) -> None:
     ]
     web.client.post(f"/tokens/{info.id}/revoke", data={"csrf": csrf_of(listed.text)})
     assert web.client.get("/api/v1/me", headers=auth).status_code == 401
+
+
+def test_the_invitation_is_e_mailed_with_a_link_that_works(web: Web, smtp_inbox: Inbox) -> None:
+    web.rt.smtp = smtp_inbox.settings
+    owner = web.client
+    assert sign_in(owner, web.a.owner.email) == 303
+    page = owner.get("/users")
+    invited = owner.post(
+        "/users/invite",
+        data={"email": "Books@Alpha.test", "role": "read_only", "csrf": csrf_of(page.text)},
+    )
+    assert "The invitation was e-mailed to books@alpha.test" in invited.text
+    [mail] = smtp_inbox.to("books@alpha.test")
+    assert mail["From"] == "kobling@shop.test"
+    assert web.a.owner.email in mail["Subject"]
+    body = mail.get_content()
+    assert "read-only" in body and "7 days" in body
+    link = re.search(r"(http://testserver/invite/\S+)", body)
+    assert link, body
+    with TestClient(create_app()) as reader:
+        form = reader.get(link[1].removeprefix("http://testserver"))
+        assert form.status_code == 200 and "books@alpha.test" in form.text
+
+
+def test_an_invitation_that_cannot_be_mailed_says_why_and_shows_the_link(web: Web) -> None:
+    web.rt.smtp = SmtpSettings(host="127.0.0.1", port=closed_port(), sender="k@shop.test")
+    assert sign_in(web.client, web.a.owner.email) == 303
+    page = web.client.get("/users")
+    invited = web.client.post(
+        "/users/invite",
+        data={"email": "x@alpha.test", "role": "member", "csrf": csrf_of(page.text)},
+    )
+    assert "could not be e-mailed: the mail server 127.0.0.1:" in invited.text
+    assert "KOBLING_SMTP_HOST" in invited.text
+    assert re.search(r'<code id="invite-link">http://testserver/invite/', invited.text)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kobling import __version__
+from kobling.notify.mailer import SmtpSettings
 from kobling.store.crypto import CredentialBox, load_or_create_key
 from kobling.store.database import DATABASE_URL_ENV, Database, database_url
 
@@ -59,6 +60,8 @@ class Runtime:
     public_url: str = "http://127.0.0.1:8000"
     tuning: EngineTuning = field(default_factory=EngineTuning)
     launched: bool = False
+    # The mail server (KOBLING_SMTP_*); None: Kobling sends no e-mail.
+    smtp: SmtpSettings | None = None
 
     @property
     def dbos_url(self) -> str:
@@ -89,8 +92,12 @@ def configure(
     tuning: EngineTuning | None = None,
     executor_id: str | None = None,
     database: str | None = None,
+    smtp: SmtpSettings | None = None,
 ) -> Runtime:
-    """Create the data directory, open and migrate the database, and set the runtime."""
+    """Create the data directory, open and migrate the database, and set the runtime.
+
+    Without ``smtp`` the mail server is read from the environment (``KOBLING_SMTP_*``).
+    """
     global _current
     data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(database or database_url(data_dir))
@@ -102,6 +109,7 @@ def configure(
         executor_id=executor_id or default_executor_id(data_dir),
         public_url=public_url,
         tuning=tuning or EngineTuning(),
+        smtp=smtp or SmtpSettings.from_env(os.environ),
     )
     return _current
 

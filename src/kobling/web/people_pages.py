@@ -9,9 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Form, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 
 from kobling.engine.runtime import runtime
+from kobling.errors import TransferProblem
+from kobling.notify import mailer
+from kobling.notify.invitations import invitation
 from kobling.store import people
 from kobling.web.api import RecordId
 from kobling.web.pages import (
@@ -66,7 +70,7 @@ def users_page(request: Request, message: str = "") -> Any:
 
 
 @router.post("/users/invite")
-def invite(
+async def invite(
     request: Request, email: str = Form(""), role: str = Form(""), csrf: str = Form("")
 ) -> Any:
     session = _checked(request, csrf, owner=True)
@@ -76,7 +80,23 @@ def invite(
         return _page(request, session, 422, message="Enter an e-mail address and a role.")
     secret = people.create_invite(runtime().db, session.person, email, role)
     link = str(request.url_for("invite_form", secret=secret))
-    return _page(request, session, link=link, invited=people.normalize_email(email))
+    invited = people.normalize_email(email)
+    sent = await run_in_threadpool(_mail_invitation, session.person, invited, role, link)
+    return _page(request, session, link=link, invited=invited, mailed=sent)
+
+
+def _mail_invitation(inviter: people.Person, to: str, role: str, link: str) -> str:
+    """What became of the e-mail, in words for the page (the link is shown there too)."""
+    smtp = runtime().smtp
+    if smtp is None:
+        return f"Kobling sends no e-mail until a mail server is set: {mailer.ENV_HELP}."
+    days = people.INVITE_LIFETIME.days
+    message = invitation(smtp, to=to, inviter=inviter.email, role=role, link=link, days=days)
+    try:
+        mailer.send(smtp, message)
+    except TransferProblem as problem:
+        return f"The invitation could not be e-mailed: {problem.reason}; {problem.fix}."
+    return f"The invitation was e-mailed to {to}."
 
 
 @router.post("/users/{user_id}/role")
