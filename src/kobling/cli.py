@@ -16,6 +16,7 @@ import typer
 
 from kobling.connectors.tryton.cli import tryton_app
 from kobling.domain.serialize import to_jsonable
+from kobling.plan_cli import plan_app
 
 app = typer.Typer(
     help="Kobling: webshop orders into the books, exactly once.", no_args_is_help=True
@@ -29,6 +30,7 @@ app.add_typer(transfers_app, name="transfers")
 app.add_typer(db_app, name="db")
 users_app = typer.Typer(help="Users of the dashboard and API tokens.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
+app.add_typer(plan_app, name="plan")
 
 DataDir = Annotated[
     Path,

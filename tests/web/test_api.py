@@ -114,6 +114,8 @@ def test_filters_and_lists_never_reach_into_another_account(web: Web) -> None:
     }
     usage = web.client.get("/api/v1/usage", headers=b).json()
     assert usage["outcomes"] == {"held": 1, "done": 1}
+    # Beta's one done order, counted once; no plan, so nothing extra.
+    assert [(m["orders"], m["included"], m["extra"]) for m in usage["months"]] == [(1, None, 0)]
 
 
 def test_credentials_are_write_only(web: Web) -> None:

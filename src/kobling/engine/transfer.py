@@ -28,6 +28,7 @@ from kobling.engine.booking import BookingDecision, booking_decision
 from kobling.engine.connectors import connection, target_for
 from kobling.engine.retry import with_retries
 from kobling.engine.runtime import runtime
+from kobling.engine.usage_limit import plan_limit_step
 from kobling.errors import PermanentError, StaleReference, TransientError
 from kobling.store import repository as repo
 
@@ -200,6 +201,8 @@ def write_document(
     found = with_retries(find_step, key, connection_id, plan.reference)
     if found is not None and found.state == "booked":
         return found.id, f"already in the target as {noun} {found.id} (found by reference)"
+    if plan.kind == "invoice":
+        plan_limit_step(key, connection_id)
     customer_number = with_retries(customer_step, key, connection_id, plan)
     with_retries(products_step, key, connection_id, plan)
     try:

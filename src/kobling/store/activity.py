@@ -64,11 +64,3 @@ def _count(day: Day, stage: str, object_type: str) -> None:
         day.created += 1
     elif stage in UPDATED:
         day.updated += 1
-
-
-def orders_this_month(scope: AccountScope, today: date) -> int:
-    """Orders transferred this month (UTC), each transfer once, however often it was retried."""
-    for month in scope.usage():
-        if month["month"] == today.strftime("%Y-%m"):
-            return int(month["orders"])
-    return 0

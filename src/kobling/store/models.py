@@ -63,6 +63,8 @@ class Account(Base):
     name: Mapped[str] = mapped_column(String(200))
     # The plan: orders included per month; None is unlimited (the self-hosted default).
     orders_per_month: Mapped[int | None] = mapped_column(Integer)
+    # Past the plan's orders: "continue" (counted as extra orders) or "pause" (held).
+    over_limit: Mapped[str] = mapped_column(String(20), default="continue")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
@@ -304,3 +306,22 @@ class WebhookCheck(Base):
     checked_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     disabled_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     disabled_detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class UsageRecord(Base):
+    """One order transferred: counted once per transfer key, whatever retries follow.
+
+    Extra orders are not marked here but computed per month (orders beyond the plan), so
+    concurrent transfers can never both claim the last included order.
+    """
+
+    __tablename__ = "usage_records"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    transfer_key: Mapped[str] = mapped_column(String(300), unique=True)
+    month: Mapped[str] = mapped_column(String(7))  # YYYY-MM, UTC
+    origin: Mapped[str] = mapped_column(String(20), default="live")  # live | backfill
+    counted_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+Index("ix_usage_records_account_month", UsageRecord.account_id, UsageRecord.month)

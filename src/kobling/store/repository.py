@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from kobling.store import usage
 from kobling.store.crypto import CredentialBox
 from kobling.store.database import Database
 from kobling.store.models import (
@@ -230,6 +231,18 @@ def load_connection(db: Database, box: CredentialBox, connection_id: int) -> Con
 def find_connection_id(db: Database, name: str) -> int | None:
     with db.session() as s:
         return s.scalar(select(Connection.id).where(Connection.name == name))
+
+
+def account_of_connection(db: Database, connection_id: int) -> int:
+    with db.session() as s:
+        account_id = s.scalar(
+            select(Integration.account_id)
+            .join(Connection, Connection.integration_id == Integration.id)
+            .where(Connection.id == connection_id)
+        )
+    if account_id is None:
+        raise LookupError(f"connection {connection_id} does not exist")
+    return int(account_id)
 
 
 def connection_ids(db: Database) -> list[int]:
@@ -536,10 +549,16 @@ def settle(
     fix: str = "",
     target_document_id: str | None = None,
 ) -> None:
+    """Settle a transfer; a done order is counted against the plan in the same transaction."""
     values: dict[str, Any] = {"state": "settled", "outcome": outcome, "reason": reason, "fix": fix}
     if target_document_id is not None:
         values["target_document_id"] = target_document_id
-    update_transfer(db, key, **values)
+    with db.session() as s:
+        s.execute(update(Transfer).where(Transfer.key == key).values(**values))
+        if outcome == "done":
+            transfer = s.scalar(select(Transfer).where(Transfer.key == key))
+            if transfer is not None:
+                usage.count_done_order(s, transfer)
 
 
 def unsettled_count(db: Database, connection_id: int) -> int:

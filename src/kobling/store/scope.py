@@ -8,7 +8,6 @@ forgotten check leak data; here the account is part of every query.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -16,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Select, func, or_, select, update
 
-from kobling.store import repository
+from kobling.store import repository, usage
 from kobling.store.crypto import CredentialBox
 from kobling.store.database import Database
 from kobling.store.models import (
@@ -240,16 +239,11 @@ class AccountScope:
             return list(s.scalars(query.order_by(Receipt.id.desc()).limit(limit)))
 
     def usage(self) -> list[dict[str, Any]]:
-        """Orders transferred per month: done transfers, each order counted once."""
-        query = (
-            select(Transfer.created_at)
-            .join(Connection, Connection.id == Transfer.connection_id)
-            .join(Integration, Integration.id == Connection.integration_id)
-            .where(Integration.account_id == self.account_id, Transfer.outcome == "done")
-        )
-        with self.db.session() as s:
-            months = Counter(at.strftime("%Y-%m") for at in s.scalars(query))
-        return [{"month": m, "orders": n} for m, n in sorted(months.items())]
+        """Orders transferred per month (each order once), with extra orders past the plan."""
+        return [
+            {"month": m.month, "orders": m.orders, "included": m.included, "extra": m.extra}
+            for m in usage.history(self.db, self.account_id)
+        ]
 
     # -- health: connection tests, webhooks, polls, deliveries ------------------------------
 

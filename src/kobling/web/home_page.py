@@ -12,7 +12,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from kobling import __version__
-from kobling.store.activity import daily_activity, orders_this_month
+from kobling.store import usage
+from kobling.store.activity import daily_activity
 from kobling.store.scope import AccountScope
 from kobling.web.api import transfer_row
 from kobling.web.charts import Series, stacked_bars
@@ -103,7 +104,7 @@ def home(request: Request) -> Any:
         return session
     account = scope_of(session)
     now = datetime.now(UTC)
-    plan = account.account().orders_per_month
+    month = usage.this_month(account.db, account.account_id, now)
     return page(
         request,
         session,
@@ -112,8 +113,8 @@ def home(request: Request) -> Any:
         integrations=account.integrations(),
         counts=account.outcome_counts(),
         charts=charts(account, now),
-        used=orders_this_month(account, now.date()),
-        plan=plan,
+        month=month,
+        over_limit=usage.plan(account.db, account.account_id).over_limit,
         attention=needs_attention(account, now),
         transfers=[transfer_row(t) for t in account.transfers(limit=20)],
     )
