@@ -22,8 +22,10 @@ def eligible_states(settings: Mapping[str, Any]) -> list[str]:
     return list((settings.get("source") or {}).get("eligible_states") or ["processing"])
 
 
-def eligibility(order: Order, cfg: ConnectionConfig) -> Eligibility:
-    return decide_eligibility(order, eligible_states(cfg.settings), cfg.start_date)
+def eligibility(order: Order, cfg: ConnectionConfig, origin: str = "") -> Eligibility:
+    """Whether the order is due; a backfill imports orders from before the start date."""
+    start = None if origin == "backfill" else cfg.start_date
+    return decide_eligibility(order, eligible_states(cfg.settings), start)
 
 
 def decide_eligibility(order: Order, states: list[str], start_date: datetime | None) -> Eligibility:

@@ -163,7 +163,7 @@ def _evaluate_invoice(connection_id: int, payload: dict[str, Any], origin: str) 
         return {"action": "none", "key": key, "why": "unchanged since it was held"}
     repo.add_snapshot(db, key, "received", {"origin": origin, "payload": payload})
     repo.add_snapshot(db, key, "canonical", to_jsonable(order))
-    verdict = eligibility(order, cfg)
+    verdict = eligibility(order, cfg, origin)
     repo.add_snapshot(
         db, key, "eligibility", {"eligible": verdict.eligible, "reason": verdict.reason}
     )

@@ -10,7 +10,7 @@ from dbos import DBOS, DBOSConfig, SetWorkflowID
 from sqlalchemy import event
 
 from kobling.connectors.http import set_default_timeout
-from kobling.engine import intake, polling, transfer  # noqa: F401  (registers workflows)
+from kobling.engine import backfill, intake, polling, transfer  # noqa: F401  (registers workflows)
 from kobling.engine.queues import register_queues
 from kobling.engine.runtime import APPLICATION_VERSION, Runtime
 from kobling.store import repository as repo

@@ -325,3 +325,25 @@ class UsageRecord(Base):
 
 
 Index("ix_usage_records_account_month", UsageRecord.account_id, UsageRecord.month)
+
+
+class Backfill(Base):
+    """An import of previous orders: which orders, how far it got, running or paused.
+
+    The shop's order ids are listed once when the backfill is created, so orders changed while
+    it runs are neither skipped nor imported twice; ``cursor`` is how many were handed to
+    intake. Intake deduplicates by transfer key, so running a finished backfill again creates
+    nothing.
+    """
+
+    __tablename__ = "backfills"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    connection_id: Mapped[int] = mapped_column(ForeignKey("connections.id"), index=True)
+    since: Mapped[datetime] = mapped_column(UtcDateTime())
+    from_number: Mapped[str] = mapped_column(String(100), default="")
+    order_ids: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    cursor: Mapped[int] = mapped_column(Integer, default=0)
+    state: Mapped[str] = mapped_column(String(20), default="running")  # running|paused|finished
+    requested_by: Mapped[str] = mapped_column(String(320), default="")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)

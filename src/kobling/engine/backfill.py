@@ -1,0 +1,266 @@
+"""Importing previous orders (backfill): select, estimate, dry run, then run, pausably.
+
+1. ``select_orders``: the shop's orders created since a date (and from an order number on),
+   oldest first.
+2. ``estimate``: how many, how many eligible, already transferred, calls to the target, time at
+   the target's rate limit, and how many count against this month's plan or as extra orders.
+3. ``dry_run``: each order as ``kobling preview`` shows it, problems with their reasons.
+4. ``start``: a durable workflow hands the orders to the normal intake in batches, waiting for
+   each batch to settle; ``pause`` stops after the current batch, ``resume`` goes on from
+   there. The connection's current settings apply. Orders already transferred are found as
+   such by intake (one transfer per order), so a second run creates and counts nothing.
+
+A backfill imports orders from before the integration's start date on purpose: intake with the
+origin "backfill" does not apply the start date (the state must still be eligible).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from dbos import DBOS, SetWorkflowID
+
+from kobling.accounting.plan import DocumentPlan, plan_invoice
+from kobling.connectors import registry
+from kobling.domain.order import Order
+from kobling.engine.connectors import connection, source_for
+from kobling.engine.eligibility import decide_eligibility, eligible_states
+from kobling.engine.intake import start_intake
+from kobling.engine.preview import preview
+from kobling.engine.runtime import runtime
+from kobling.engine.transfer import policy_for
+from kobling.errors import PermanentError
+from kobling.store import backfills, usage
+from kobling.store import repository as repo
+from kobling.store.repository import transfer_key
+
+BATCH = 50
+WAIT_SECONDS = 300.0  # per batch, before handing out the next one anyway
+
+
+@dataclass(frozen=True)
+class Estimate:
+    orders: int
+    eligible: int
+    already: int
+    to_transfer: int
+    problems: int
+    target_calls: int
+    seconds: float
+    plan_left: int | None
+    in_plan: int
+    extra: int
+    notes: list[str] = field(default_factory=list)
+
+
+def select_orders(
+    connection_id: int, since: datetime, from_number: str = ""
+) -> list[dict[str, Any]]:
+    """The shop's orders created at or after ``since`` (and numbered from ``from_number``)."""
+    source = source_for(connection(connection_id))
+    chosen = []
+    for payload in source.changed_orders(since):
+        order = _normalized(source, payload)
+        created = order.created_at if order is not None else since
+        number = str(payload.get("number") or payload.get("id"))
+        if created >= since and _from(number, from_number):
+            chosen.append((created, str(payload.get("id")), payload))
+    chosen.sort(key=lambda item: (item[0], _numeric(item[1])))
+    return [payload for _, _, payload in chosen]
+
+
+def _from(number: str, from_number: str) -> bool:
+    if not from_number:
+        return True
+    if number.isdigit() and from_number.isdigit():
+        return int(number) >= int(from_number)
+    return number >= from_number
+
+
+def _numeric(source_id: str) -> tuple[int, str]:
+    return (int(source_id), "") if source_id.isdigit() else (0, source_id)
+
+
+def _normalized(source: Any, payload: dict[str, Any]) -> Order | None:
+    try:
+        order: Order = source.normalize(payload)
+    except PermanentError:
+        return None
+    return order
+
+
+def estimate(connection_id: int, payloads: list[dict[str, Any]]) -> Estimate:
+    db = runtime().db
+    cfg = connection(connection_id)
+    source = source_for(cfg)
+    states = eligible_states(cfg.settings)
+    eligible, already, problems = 0, 0, 0
+    plans: list[DocumentPlan] = []
+    for payload in payloads:
+        order = _normalized(source, payload)
+        if order is None:
+            problems += 1
+            continue
+        if not decide_eligibility(order, states, None).eligible:
+            continue
+        eligible += 1
+        key = transfer_key(connection_id, "order", order.source_id, "invoice")
+        found = repo.get_transfer(db, key)
+        if found is not None and found.outcome == "done":
+            already += 1
+            continue
+        try:
+            plans.append(plan_invoice(order, policy_for(cfg.settings)))
+        except PermanentError:
+            problems += 1
+    to_transfer = eligible - already
+    book = cfg.settings.get("target", {}).get("invoice_mode", "book") == "book"
+    calls, notes = _target_calls(cfg.target.id, plans, book)
+    account_id = repo.account_of_connection(db, connection_id)
+    month = usage.this_month(db, account_id, datetime.now(UTC))
+    left = month.left
+    in_plan = to_transfer if left is None else min(to_transfer, left)
+    return Estimate(
+        orders=len(payloads),
+        eligible=eligible,
+        already=already,
+        to_transfer=to_transfer,
+        problems=problems,
+        target_calls=calls,
+        seconds=_seconds(cfg.target.kind, to_transfer),
+        plan_left=left,
+        in_plan=in_plan,
+        extra=to_transfer - in_plan,
+        notes=notes,
+    )
+
+
+def _target_calls(target_id: int, plans: list[DocumentPlan], book: bool) -> tuple[int, list[str]]:
+    """Calls to the target: a look-up by reference, create, book and a payment per order, plus
+    a look-up (and perhaps a create) per customer and product the target does not know yet."""
+    db = runtime().db
+    customers = {f"{p.customer.match_field}:{p.customer.match_value.lower()}" for p in plans}
+    new_customers = [c for c in customers if repo.get_binding(db, target_id, "customer", c) is None]
+    products = {line.product_number for p in plans for line in p.lines if line.kind == "product"}
+    per_order = 2 + (1 if book else 0)
+    payments = sum(1 for p in plans if p.payment_method)
+    calls = len(plans) * per_order + payments + 2 * len(new_customers) + 2 * len(products)
+    notes = [
+        f"{len(plans)} documents × {per_order} calls (look-up by reference, create"
+        + (", book" if book else "")
+        + f"), {payments} payments",
+        f"{len(new_customers)} customers and {len(products)} products to look up or create "
+        "(at most 2 calls each)",
+    ]
+    return calls, notes
+
+
+def _seconds(target_kind: str, transfers: int) -> float:
+    limit = registry.get(target_kind).transfer_rate_limit
+    if limit is None or transfers == 0:
+        return 0.0
+    return round(transfers * limit.period / limit.limit, 1)
+
+
+def dry_run(connection_id: int, payloads: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each order as ``kobling preview`` shows it (start date not applied), problems first."""
+    cfg = connection(connection_id)
+    shown = []
+    for payload in payloads:
+        result = preview(
+            payload,
+            cfg.settings,
+            source_kind=cfg.source.kind,
+            target_kind=cfg.target.kind,
+        )
+        problems = [f"{e['message']}; {e['fix']}".strip("; ") for e in result["errors"]]
+        if not result["eligible"] and not problems:
+            problems = [r for r in result["reasons"] if "not eligible" in r or "cancelled" in r]
+        shown.append(
+            {
+                "id": str(payload.get("id")),
+                "number": str(payload.get("number") or payload.get("id")),
+                "eligible": result["eligible"],
+                "problems": problems,
+                "preview": result,
+            }
+        )
+    return shown
+
+
+# -- the run --------------------------------------------------------------------------------
+
+
+def start(
+    connection_id: int, since: datetime, from_number: str, order_ids: list[str], by: str
+) -> int:
+    backfill_id = backfills.create(runtime().db, connection_id, since, from_number, order_ids, by)
+    _launch(backfill_id, connection_id, 0)
+    return backfill_id
+
+
+def pause(backfill_id: int) -> bool:
+    return backfills.set_state(runtime().db, backfill_id, "paused", when=("running",))
+
+
+def resume(backfill_id: int) -> bool:
+    db = runtime().db
+    row = backfills.get(db, backfill_id)
+    if row is None or not backfills.set_state(db, backfill_id, "running", when=("paused",)):
+        return False
+    _launch(backfill_id, row.connection_id, row.cursor)
+    return True
+
+
+def _launch(backfill_id: int, connection_id: int, cursor: int) -> None:
+    # One workflow per starting point: a double click on "resume" starts it once.
+    with SetWorkflowID(f"backfill:{backfill_id}:from-{cursor}"):
+        DBOS.start_workflow(backfill_workflow, backfill_id, connection_id)
+
+
+@DBOS.workflow()
+def backfill_workflow(backfill_id: int, connection_id: int) -> str:
+    while True:
+        cursor, ids = batch_step(backfill_id)
+        if not ids:
+            return finish_step(backfill_id)
+        for source_id in ids:
+            start_intake(
+                connection_id, source_id, "backfill", f"backfill:{backfill_id}:{source_id}", None
+            )
+        advance_step(backfill_id, cursor + len(ids))
+        wait_step(backfill_id)
+
+
+@DBOS.step()
+def batch_step(backfill_id: int) -> tuple[int, list[str]]:
+    return backfills.next_batch(runtime().db, backfill_id, BATCH)
+
+
+@DBOS.step()
+def advance_step(backfill_id: int, cursor: int) -> None:
+    backfills.advance(runtime().db, backfill_id, cursor)
+
+
+@DBOS.step()
+def wait_step(backfill_id: int) -> None:
+    """Until the handed orders settled (bounded: a stuck order must not stop the backfill)."""
+    deadline = time.monotonic() + WAIT_SECONDS
+    while time.monotonic() < deadline:
+        if backfills.progress(runtime().db, backfill_id).pending == 0:
+            return
+        time.sleep(0.2)
+
+
+@DBOS.step()
+def finish_step(backfill_id: int) -> str:
+    db = runtime().db
+    row = backfills.get(db, backfill_id)
+    assert row is not None
+    if row.cursor >= len(row.order_ids):
+        backfills.set_state(db, backfill_id, "finished", when=("running",))
+        return "finished"
+    return row.state

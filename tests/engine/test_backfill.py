@@ -1,0 +1,94 @@
+"""Importing previous orders: estimate, dry run, run, pause and resume, and a second run."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from kobling.engine import backfill
+from kobling.store import backfills, usage
+from kobling.store import repository as repo
+from tests.accounting.test_scenarios import BY_ID
+from tests.accounting.woo_payloads import redated
+from tests.engine.conftest import Engine
+
+TOLERANCE_ORDER = "dk-custom-tolerance-payload-with-default-tolerance"  # 0.08 off: held
+
+pytestmark = pytest.mark.slow
+
+
+def _plant(engine: Engine, good: int, bad: int) -> datetime:
+    """``good`` orders and ``bad`` ones whose totals are off, all before the start date."""
+    now = datetime.now(UTC)
+    old = now - timedelta(days=60)  # the engine fixture's start date is 30 days ago
+    woo = engine.sandboxes.woo
+    woo.generate_orders(good, start=old, end=old + timedelta(days=5), statuses={"processing": 1.0})
+    payload = {k: v for k, v in BY_ID[TOLERANCE_ORDER].payload.items() if k not in ("id", "number")}
+    for day in range(bad):
+        when = (old + timedelta(days=6, minutes=day)).strftime("%Y-%m-%dT%H:%M:%S")
+        woo.add_order(redated(payload, when), deliver_webhooks=False)
+    return old - timedelta(days=1)
+
+
+def _wait_finished(engine: Engine, backfill_id: int) -> backfills.Progress:
+    engine.wait(
+        lambda: backfills.progress(engine.rt.db, backfill_id).state == "finished", timeout=240
+    )
+    return backfills.progress(engine.rt.db, backfill_id)
+
+
+def test_500_previous_orders_with_20_problems(engine: Engine) -> None:
+    since = _plant(engine, 480, 20)
+    cid = engine.connection_id
+    payloads = backfill.select_orders(cid, since)
+    assert len(payloads) == 500
+    estimate = backfill.estimate(cid, payloads)
+    assert (estimate.orders, estimate.eligible, estimate.already) == (500, 500, 0)
+    assert (estimate.to_transfer, estimate.problems) == (500, 20)
+    # e-conomic's transfer limit is 20 a second: 500 transfers take at least 25 s.
+    assert estimate.seconds == 25.0
+    # Unlimited plan: everything counts in the plan, nothing extra.
+    assert (estimate.plan_left, estimate.in_plan, estimate.extra) == (None, 500, 0)
+    # At least create + book per document (480 + 20 planned; the 20 fail in planning).
+    assert estimate.target_calls >= 2 * 480
+    shown = backfill.dry_run(cid, payloads)
+    flagged = [s for s in shown if s["problems"]]
+    assert len(flagged) == 20
+    assert all("tolerance" in s["problems"][0] for s in flagged)
+    ids = [str(p["id"]) for p in payloads]
+    first = backfill.start(cid, since, "", ids, "owner@shop.test")
+    done = _wait_finished(engine, first)
+    assert (done.total, done.done, done.held, done.failed, done.pending) == (500, 480, 20, 0, 0)
+    assert len(engine.sandboxes.economic.booked_invoices()) == 480
+    account = repo.account_of_connection(engine.rt.db, cid)
+    assert usage.this_month(engine.rt.db, account, datetime.now(UTC)).orders == 480
+    # A second run creates nothing and counts nothing.
+    again = backfill.estimate(cid, payloads)
+    assert (again.already, again.to_transfer) == (480, 20)
+    second = backfill.start(cid, since, "", ids, "owner@shop.test")
+    rerun = _wait_finished(engine, second)
+    assert (rerun.done, rerun.held) == (480, 20)
+    assert len(engine.sandboxes.economic.booked_invoices()) == 480
+    assert usage.this_month(engine.rt.db, account, datetime.now(UTC)).orders == 480
+
+
+def test_a_backfill_pauses_after_its_batch_and_resumes_where_it_stopped(engine: Engine) -> None:
+    since = _plant(engine, 2 * backfill.BATCH + 10, 0)
+    cid = engine.connection_id
+    ids = [str(p["id"]) for p in backfill.select_orders(cid, since)]
+    backfill_id = backfill.start(cid, since, "", ids, "owner@shop.test")
+    assert backfill.pause(backfill_id)
+    engine.wait(lambda: backfills.progress(engine.rt.db, backfill_id).pending == 0)
+    paused = backfills.progress(engine.rt.db, backfill_id)
+    assert paused.state == "paused" and paused.handed < len(ids)
+    assert backfill.resume(backfill_id) and not backfill.resume(backfill_id)
+    finished = _wait_finished(engine, backfill_id)
+    assert (finished.done, finished.handed) == (len(ids), len(ids))
+    assert len(engine.sandboxes.economic.booked_invoices()) == len(ids)
+
+
+def test_from_an_order_number_on(engine: Engine) -> None:
+    since = _plant(engine, 10, 0)
+    chosen = backfill.select_orders(engine.connection_id, since, from_number="1006")
+    assert [p["number"] for p in chosen] == ["1006", "1007", "1008", "1009", "1010"]
