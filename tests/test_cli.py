@@ -179,6 +179,25 @@ def test_run_serves_the_dashboard_and_transfers_sandbox_orders(tmp_path: Path) -
         detail = browser.get(f"/transfers/{done[0]['id']}")
         assert detail.status_code == 200 and "received" in detail.text
         assert httpx.get(base + "/healthz", timeout=5).json()["status"] == "ok"
+        # A backfill's estimate and dry run, from another process, against the running sandbox.
+        planned = json.loads(
+            _kobling(
+                "backfill",
+                "--connection",
+                "sandbox-orders",
+                "--since",
+                "2000-01-01",
+                "--dry-run",
+                "--limit",
+                "2",
+                "--json",
+                "--data-dir",
+                str(tmp_path / "var"),
+            )
+        )
+        estimate = planned["estimate"]
+        assert estimate["orders"] >= estimate["already"] >= len(done)
+        assert len(planned["dry_run"]) == 2 and planned["dry_run"][0]["number"]
         log_text = (tmp_path / "run.log").read_text()
         assert "Kobling is running" in log_text
         # No request URLs (customer e-mails, query-string keys) and no secret in the log.
@@ -187,3 +206,31 @@ def test_run_serves_the_dashboard_and_transfers_sandbox_orders(tmp_path: Path) -
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)
+
+
+def test_backfill_refuses_a_bad_date_and_an_unknown_connection(tmp_path: Path) -> None:
+    bad = subprocess.run(
+        [sys.executable, "-m", "kobling", "backfill", "--connection", "x", "--since", "1/2/2026"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert bad.returncode == 2 and "write it as YYYY-MM-DD" in bad.stderr
+    unknown = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "kobling",
+            "backfill",
+            "--connection",
+            "nope",
+            "--since",
+            "2026-01-01",
+            "--data-dir",
+            str(tmp_path / "var"),
+        ],
+        capture_output=True,
+        text=True,
+        env={k: v for k, v in os.environ.items() if k != "KOBLING_DATABASE_URL"},
+    )
+    assert unknown.returncode == 2 and "no connection 'nope'" in unknown.stderr

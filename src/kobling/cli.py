@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
+from kobling.backfill_cli import backfill
 from kobling.connectors.tryton.cli import tryton_app
 from kobling.domain.serialize import to_jsonable
 from kobling.plan_cli import plan_app
@@ -31,6 +32,7 @@ app.add_typer(db_app, name="db")
 users_app = typer.Typer(help="Users of the dashboard and API tokens.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 app.add_typer(plan_app, name="plan")
+app.command("backfill")(backfill)
 
 DataDir = Annotated[
     Path,

@@ -38,6 +38,9 @@ def _wait_finished(engine: Engine, backfill_id: int) -> backfills.Progress:
     return backfills.progress(engine.rt.db, backfill_id)
 
 
+# The acceptance run, on SQLite only: 1,000 transfers through the engine take a while, and
+# the PostgreSQL engine is covered by the other backfill tests.
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_500_previous_orders_with_20_problems(engine: Engine) -> None:
     since = _plant(engine, 480, 20)
     cid = engine.connection_id

@@ -245,6 +245,11 @@ def account_of_connection(db: Database, connection_id: int) -> int:
     return int(account_id)
 
 
+def connection_names(db: Database) -> list[str]:
+    with db.session() as s:
+        return list(s.scalars(select(Connection.name).order_by(Connection.name)))
+
+
 def connection_ids(db: Database) -> list[int]:
     with db.session() as s:
         return list(s.scalars(select(Connection.id).order_by(Connection.id)))
