@@ -15,6 +15,7 @@ from kobling.engine.runtime import runtime
 from kobling.engine.webhook_intake import receive_delivery
 from kobling.web import (
     api,
+    backfill_pages,
     connection_pages,
     home_page,
     log_pages,
@@ -51,7 +52,16 @@ def create_app(mounts: dict[str, Any] | None = None) -> FastAPI:
         return JSONResponse({"message": answer.message}, status_code=answer.status_code)
 
     app.include_router(api.router)
-    for dashboard in (pages, home_page, log_pages, system_pages, connection_pages, people_pages):
+    dashboard_parts = (
+        pages,
+        home_page,
+        log_pages,
+        system_pages,
+        connection_pages,
+        backfill_pages,
+        people_pages,
+    )
+    for dashboard in dashboard_parts:
         app.include_router(dashboard.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for prefix, sub in (mounts or {}).items():
