@@ -48,12 +48,14 @@ def _claim(connection_id: int, source_id: str, number: str) -> str:
 
 
 @DBOS.step()
-def hold_unreadable_step(connection_id: int, source_id: str, reason: str, fix: str) -> None:
+def hold_unreadable_step(
+    connection_id: int, source_id: str, reason: str, fix: str, code: str = ""
+) -> None:
     db = runtime().db
     key = _claim(connection_id, source_id, source_id)
-    repo.add_snapshot(db, key, "fetch", {"error": reason})
+    repo.add_snapshot(db, key, "fetch", {"error": reason, "code": code})
     if repo.mark_queued(db, key, key, "unreadable"):
-        repo.settle(db, key, "held", reason=reason, fix=fix)
+        repo.settle(db, key, "held", reason=reason, fix=fix, code=code)
 
 
 @DBOS.step()
@@ -209,6 +211,7 @@ def intake_workflow(
                 source_id,
                 f"order {source_id} could not be fetched: {problem.reason}",
                 problem.fix or "check that the order exists in the shop",
+                problem.code,
             )
             return "held"
     decision = evaluate_step(connection_id, payload, origin)

@@ -10,7 +10,13 @@ from dbos import DBOS, DBOSConfig, SetWorkflowID
 from sqlalchemy import event
 
 from kobling.connectors.http import set_default_timeout
-from kobling.engine import backfill, intake, polling, transfer  # noqa: F401  (registers workflows)
+from kobling.engine import (  # noqa: F401  (registers workflows)
+    backfill,
+    intake,
+    notifications,
+    polling,
+    transfer,
+)
 from kobling.engine.queues import register_queues
 from kobling.engine.runtime import APPLICATION_VERSION, Runtime
 from kobling.store import repository as repo
@@ -83,8 +89,15 @@ def apply_poll_schedules(rt: Runtime) -> None:
                 "context": {"connection_id": connection_id},
             }
         )
-    if entries:
-        DBOS.apply_schedules(entries)
+    entries.append(
+        {
+            "schedule_name": "notifications",
+            "workflow_fn": notifications.notifications_workflow,
+            "schedule": notifications.NOTIFICATIONS_CRON,
+            "context": {},
+        }
+    )
+    DBOS.apply_schedules(entries)
 
 
 def poll_now(connection_id: int, workflow_id: str | None = None) -> dict[str, Any]:

@@ -49,6 +49,8 @@ class EngineTuning:
     # miss the lookup and create it twice. Throughput per account is bounded by the remote's
     # rate limit anyway; different accounts run in parallel.
     transfer_partition_concurrency: int = 1
+    # A system is reported unreachable once a transfer failed for it this long ago.
+    unreachable_alert_minutes: float = 15.0
 
 
 @dataclass

@@ -180,9 +180,20 @@ def note_step(key: str, stage: str, data: dict[str, Any]) -> None:
 
 
 @DBOS.step()
-def settle_step(key: str, outcome: str, reason: str, fix: str, document_id: str | None) -> None:
-    repo.settle(runtime().db, key, outcome, reason=reason, fix=fix, target_document_id=document_id)
-    snapshot(key, outcome, {"reason": reason, "fix": fix, "document": document_id})
+def settle_step(
+    key: str, outcome: str, reason: str, fix: str, document_id: str | None, code: str = ""
+) -> None:
+    repo.settle(
+        runtime().db,
+        key,
+        outcome,
+        reason=reason,
+        fix=fix,
+        target_document_id=document_id,
+        code=code,
+    )
+    data = {"reason": reason, "fix": fix, "document": document_id}
+    snapshot(key, outcome, {**data, "code": code} if code else data)
 
 
 @DBOS.step()
@@ -260,7 +271,7 @@ def run_settled(key: str, work: Callable[[], tuple[str, str]]) -> str:
     try:
         document_id, reason = work()
     except PermanentError as problem:
-        settle_step(key, "held", problem.reason, problem.fix, None)
+        settle_step(key, "held", problem.reason, problem.fix, None, problem.code)
         return "held"
     except TransientError as problem:
         settle_step(
@@ -269,6 +280,7 @@ def run_settled(key: str, work: Callable[[], tuple[str, str]]) -> str:
             f"gave up after retries: {problem.reason}",
             problem.fix or "retry the transfer once the remote system works again",
             None,
+            problem.code or "unreachable",
         )
         return "failed"
     except Exception as error:  # a bug must settle the transfer, not leave it running

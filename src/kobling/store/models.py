@@ -134,6 +134,9 @@ class Transfer(Base):
     stage: Mapped[str] = mapped_column(String(40), default="received")
     reason: Mapped[str] = mapped_column(Text, default="")
     fix: Mapped[str] = mapped_column(Text, default="")
+    # The code of the problem a held or failed transfer met ("401", "connect", ...): what
+    # alerts are raised from. Empty when done.
+    problem_code: Mapped[str] = mapped_column(String(40), default="")
     target_document_id: Mapped[str | None] = mapped_column(String(100))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     # The DBOS workflow id of the current attempt: the transfer key for the first attempt,
@@ -347,3 +350,35 @@ class Backfill(Base):
     requested_by: Mapped[str] = mapped_column(String(320), default="")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class NotificationPrefs(Base):
+    """What a person is e-mailed, and when they last were."""
+
+    __tablename__ = "notification_prefs"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    # Errors: off, immediate, hourly or daily; status reports: off, daily or weekly.
+    errors: Mapped[str] = mapped_column(String(20), default="immediate")
+    reports: Mapped[str] = mapped_column(String(20), default="off")
+    errors_sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    report_sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class Alert(Base):
+    """One cause that needs a person (rejected credentials, an unreachable system, ...).
+
+    At most one open alert per account and cause: it is mailed once, and a new alert for the
+    same cause can only open after this one was resolved.
+    """
+
+    __tablename__ = "alerts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    cause: Mapped[str] = mapped_column(String(200))
+    subject: Mapped[str] = mapped_column(String(300))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    fix: Mapped[str] = mapped_column(Text, default="")
+    link: Mapped[str] = mapped_column(String(300), default="/")
+    opened_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    mailed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

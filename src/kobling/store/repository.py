@@ -553,9 +553,16 @@ def settle(
     reason: str = "",
     fix: str = "",
     target_document_id: str | None = None,
+    code: str = "",
 ) -> None:
     """Settle a transfer; a done order is counted against the plan in the same transaction."""
-    values: dict[str, Any] = {"state": "settled", "outcome": outcome, "reason": reason, "fix": fix}
+    values: dict[str, Any] = {
+        "state": "settled",
+        "outcome": outcome,
+        "reason": reason,
+        "fix": fix,
+        "problem_code": "" if outcome == "done" else code,
+    }
     if target_document_id is not None:
         values["target_document_id"] = target_document_id
     with db.session() as s:
