@@ -7,7 +7,7 @@ import re
 from fastapi.testclient import TestClient
 
 from kobling.notify.mailer import SmtpSettings
-from kobling.store import people
+from kobling.store import notifications, people
 from kobling.web.app import create_app
 from tests.support.smtp import Inbox
 from tests.web.conftest import Web
@@ -118,3 +118,21 @@ def test_an_invitation_that_cannot_be_mailed_says_why_and_shows_the_link(web: We
     assert "could not be e-mailed: the mail server 127.0.0.1:" in invited.text
     assert "KOBLING_SMTP_HOST" in invited.text
     assert re.search(r'<code id="invite-link">http://testserver/invite/', invited.text)
+
+
+def test_each_person_chooses_their_e_mails(web: Web) -> None:
+    assert sign_in(web.client, web.a.owner.email) == 303
+    page = web.client.get("/users")
+    saved = web.client.post(
+        "/users/me/notifications",
+        data={"errors": "daily", "reports": "weekly", "csrf": csrf_of(page.text)},
+    )
+    assert saved.status_code == 200 and "saved" in saved.text
+    everyone = notifications.recipients(web.rt.db, web.a.account_id)
+    [mine] = [r for r in everyone if r.user_id == web.a.owner.id]
+    assert (mine.errors, mine.reports) == ("daily", "weekly")
+    wrong = web.client.post(
+        "/users/me/notifications",
+        data={"errors": "sometimes", "reports": "weekly", "csrf": csrf_of(page.text)},
+    )
+    assert wrong.status_code == 422 and "immediate" in wrong.text

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from kobling import __version__
-from kobling.store import usage
+from kobling.store import notifications, usage
 from kobling.store.activity import daily_activity
 from kobling.store.scope import AccountScope
 from kobling.web.api import transfer_row
@@ -37,7 +37,10 @@ class Attention:
 
 
 def needs_attention(account: AccountScope, now: datetime) -> list[Attention]:
-    found: list[Attention] = []
+    found = [
+        Attention(a.subject, a.detail, a.fix, a.link)
+        for a in notifications.open_alerts(account.db, account.account_id)
+    ]
     systems = {s.id: s for s in account.systems()}
     for system_id, check in account.system_checks().items():
         if not check.ok and system_id in systems:

@@ -16,7 +16,7 @@ from kobling.engine.runtime import runtime
 from kobling.errors import TransferProblem
 from kobling.notify import mailer
 from kobling.notify.invitations import invitation
-from kobling.store import people
+from kobling.store import notifications, people
 from kobling.web.api import RecordId
 from kobling.web.pages import (
     EXPIRED,
@@ -42,10 +42,34 @@ def _page(request: Request, session: people.SignedIn, status: int = 200, **conte
         "users": people.list_users(db, session.person.account_id),
         "roles": people.ROLES,
         "tokens": people.list_api_tokens(db, session.person),
+        "mine": _my_prefs(session.person),
+        "error_choices": notifications.ERRORS,
+        "report_choices": notifications.REPORTS,
+        "mail_server": runtime().smtp is not None,
         "message": "",
         **context,
     }
     return templates.TemplateResponse(request, "users.html", values, status_code=status)
+
+
+def _my_prefs(person: people.Person) -> notifications.Recipient | None:
+    found = notifications.recipients(runtime().db, person.account_id)
+    return next((r for r in found if r.user_id == person.id), None)
+
+
+@router.post("/users/me/notifications")
+def save_notifications(
+    request: Request, errors: str = Form(""), reports: str = Form(""), csrf: str = Form("")
+) -> Any:
+    """Anyone chooses their own e-mails (read-only people get status reports only)."""
+    session = _checked(request, csrf, owner=False)
+    if isinstance(session, Response):
+        return session
+    try:
+        notifications.set_prefs(runtime().db, session.person.id, errors, reports)
+    except ValueError as error:
+        return _page(request, session, 422, message=f"Not saved: {error}.")
+    return _page(request, session, message="Your e-mail choices are saved.")
 
 
 def _checked(request: Request, csrf: str, *, owner: bool) -> people.SignedIn | Response:
