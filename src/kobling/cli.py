@@ -18,6 +18,7 @@ from kobling.backfill_cli import backfill
 from kobling.connectors.tryton.cli import tryton_app
 from kobling.domain.serialize import to_jsonable
 from kobling.plan_cli import plan_app
+from kobling.reconcile_cli import reconcile_command
 
 app = typer.Typer(
     help="Kobling: webshop orders into the books, exactly once.", no_args_is_help=True
@@ -33,6 +34,7 @@ users_app = typer.Typer(help="Users of the dashboard and API tokens.", no_args_i
 app.add_typer(users_app, name="users")
 app.add_typer(plan_app, name="plan")
 app.command("backfill")(backfill)
+app.command("reconcile")(reconcile_command)
 
 DataDir = Annotated[
     Path,

@@ -83,6 +83,24 @@ class TargetDocument:
 
 
 @dataclass(frozen=True)
+class TargetDocumentSummary:
+    """One document in the target as reconciliation reads it (see ``documents_between``).
+
+    ``reference`` is what Kobling wrote on it (the order number, or the credit note's own
+    reference); ``number`` the target's document number (its record id while a draft has
+    none); ``gross`` as the target carries it, so a credit note's is negative.
+    """
+
+    reference: str
+    number: str
+    kind: Literal["invoice", "credit_note"]
+    state: Literal["draft", "booked"]
+    gross: Decimal
+    currency: str
+    date: date
+
+
+@dataclass(frozen=True)
 class CustomerResult:
     number: str
     action: Literal["matched", "created", "updated", "collective"]
@@ -122,6 +140,11 @@ class InvoiceTarget(Protocol):
 
     def register_payment(self, document: TargetDocument, payment: PlannedPayment) -> dict[str, Any]:
         """Record a payment against a booked invoice, once (looked up before it is created)."""
+        ...
+
+    def documents_between(self, start: date, end: date) -> list[TargetDocumentSummary]:
+        """Every invoice and credit note dated from ``start`` to ``end`` (both included),
+        booked or draft, read from the target itself (for reconciliation)."""
         ...
 
     def close(self) -> None: ...

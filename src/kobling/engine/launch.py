@@ -15,6 +15,7 @@ from kobling.engine import (  # noqa: F401  (registers workflows)
     intake,
     notifications,
     polling,
+    reconcile_schedule,
     transfer,
 )
 from kobling.engine.queues import register_queues
@@ -94,6 +95,14 @@ def apply_poll_schedules(rt: Runtime) -> None:
             "schedule_name": "notifications",
             "workflow_fn": notifications.notifications_workflow,
             "schedule": notifications.NOTIFICATIONS_CRON,
+            "context": {},
+        }
+    )
+    entries.append(
+        {
+            "schedule_name": "reconciliation",
+            "workflow_fn": reconcile_schedule.reconciliation_workflow,
+            "schedule": reconcile_schedule.RECONCILE_CRON,
             "context": {},
         }
     )

@@ -26,6 +26,7 @@ from kobling.errors import TransferProblem
 from kobling.notify import mailer
 from kobling.notify.messages import alert_mail, errors_mail, report_mail
 from kobling.store import notifications as store
+from kobling.store import reconciliations
 from kobling.store.models import Account
 from kobling.store.scope import AccountScope
 
@@ -145,7 +146,7 @@ def _mail_report(account: AccountScope, person: store.Recipient, now: datetime) 
         rt.public_url,
         period=person.reports,
         outcomes=outcomes,
-        missing=None,
+        missing=reconciliations.missing_in_account(rt.db, account.account_id),
     )
     if not _send(message):
         return 0

@@ -51,6 +51,8 @@ class EngineTuning:
     transfer_partition_concurrency: int = 1
     # A system is reported unreachable once a transfer failed for it this long ago.
     unreachable_alert_minutes: float = 15.0
+    # The daily reconciliation reads this many days, up to yesterday.
+    reconcile_days: int = 30
 
 
 @dataclass

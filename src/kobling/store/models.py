@@ -382,3 +382,20 @@ class Alert(Base):
     opened_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     mailed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class ReconciliationRun(Base):
+    """The result of one reconciliation of a connection (scheduled or asked for)."""
+
+    __tablename__ = "reconciliation_runs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    connection_id: Mapped[int] = mapped_column(ForeignKey("connections.id"), index=True)
+    start: Mapped[str] = mapped_column(String(10))  # YYYY-MM-DD
+    end: Mapped[str] = mapped_column(String(10))
+    checked: Mapped[int] = mapped_column(Integer, default=0)
+    missing: Mapped[int] = mapped_column(Integer, default=0)
+    duplicated: Mapped[int] = mapped_column(Integer, default=0)
+    mismatched: Mapped[int] = mapped_column(Integer, default=0)
+    report: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    error: Mapped[str] = mapped_column(Text, default="")
+    ran_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)

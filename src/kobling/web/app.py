@@ -22,6 +22,7 @@ from kobling.web import (
     pages,
     people_pages,
     problems,
+    reconcile_pages,
     system_pages,
 )
 
@@ -59,6 +60,7 @@ def create_app(mounts: dict[str, Any] | None = None) -> FastAPI:
         system_pages,
         connection_pages,
         backfill_pages,
+        reconcile_pages,
         people_pages,
     )
     for dashboard in dashboard_parts:

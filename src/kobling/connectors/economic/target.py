@@ -10,13 +10,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 import pycountry
 
 from kobling.accounting.plan import DocumentPlan, PlannedCustomer, PlannedLine, PlannedPayment
 from kobling.accounting.vat import VatZone
-from kobling.connectors.base import CustomerResult, TargetDocument
+from kobling.connectors.base import CustomerResult, TargetDocument, TargetDocumentSummary
 from kobling.connectors.economic.client import EconomicClient
 from kobling.connectors.economic.escaping import escape_self_link_id
 from kobling.connectors.economic.settings import EconomicCredentials, EconomicTargetSettings
@@ -79,6 +79,21 @@ def _compact(data: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _summary(
+    invoice: Mapping[str, Any], number: str, state: Literal["draft", "booked"]
+) -> TargetDocumentSummary:
+    gross = Decimal(str(invoice.get("grossAmount", 0)))
+    return TargetDocumentSummary(
+        reference=str((invoice.get("references") or {}).get("other") or ""),
+        number=number,
+        kind="credit_note" if gross < 0 else "invoice",
+        state=state,
+        gross=gross,
+        currency=str(invoice.get("currency") or ""),
+        date=date.fromisoformat(str(invoice["date"])[:10]),
+    )
+
+
 class EconomicTarget:
     """The invoice target of one e-conomic agreement."""
 
@@ -108,6 +123,21 @@ class EconomicTarget:
                 str(draft["draftInvoiceNumber"]), "draft", draft.get("grossAmount"), draft
             )
         return None
+
+    def documents_between(self, start: date, end: date) -> list[TargetDocumentSummary]:
+        """Booked invoices and drafts dated ``start`` to ``end`` (fact sheet §3: ``date`` is
+        filterable on both). e-conomic has no credit-note resource: a credit note is an invoice
+        with negative amounts (§9), so the sign of its total tells the kind."""
+        period = f"date$gte:{start.isoformat()}$and:date$lte:{end.isoformat()}"
+        found: list[TargetDocumentSummary] = []
+        kinds: tuple[tuple[str, str, Literal["draft", "booked"]], ...] = (
+            ("invoices/booked", "bookedInvoiceNumber", "booked"),
+            ("invoices/drafts", "draftInvoiceNumber", "draft"),
+        )
+        for path, number_key, state in kinds:
+            for invoice in self.client.collection(path, period):
+                found.append(_summary(invoice, str(invoice[number_key]), state))
+        return found
 
     def create_document(self, plan: DocumentPlan, customer_number: str) -> TargetDocument:
         existing = self.find_document(plan.reference)

@@ -33,7 +33,7 @@ from typing import Any
 from stdnum.eu import vat as eu_vat
 
 from kobling.accounting.plan import DocumentPlan, PlannedCustomer, PlannedLine, PlannedPayment
-from kobling.connectors.base import CustomerResult, TargetDocument
+from kobling.connectors.base import CustomerResult, TargetDocument, TargetDocumentSummary
 from kobling.connectors.tryton.client import TrytonClient
 from kobling.connectors.tryton.rpc import TrytonRpc, TrytonWarning
 from kobling.connectors.tryton.settings import TrytonCredentials, TrytonTargetSettings
@@ -50,6 +50,8 @@ INVOICE_FIELDS = (
     "total_amount",
     "currency.code",
 )
+SUMMARY_FIELDS = (*INVOICE_FIELDS, "sequence_type_cache")
+SUMMARY_PAGE = 500
 LINE_FIELDS = ("product", "description", "quantity", "unit_price", "unit", "account", "taxes")
 BOOKED_STATES = {"posted", "paid"}
 # Warnings Kobling answers for the user because they follow from its own decisions:
@@ -81,6 +83,22 @@ def _document(record: Mapping[str, Any]) -> TargetDocument:
     if record.get("state") in BOOKED_STATES and record.get("number"):
         return TargetDocument(str(record["number"]), "booked", record.get("total_amount"), data)
     return TargetDocument(str(record["id"]), "draft", record.get("total_amount"), data)
+
+
+def _summary(record: Mapping[str, Any]) -> TargetDocumentSummary:
+    """A Tryton invoice for reconciliation: known by its number once posted, else its id."""
+    document = _document(record)
+    gross = Decimal(record.get("total_amount") or 0)
+    kind = record.get("sequence_type_cache") or ("credit_note" if gross < 0 else "invoice")
+    return TargetDocumentSummary(
+        reference=str(record.get("reference") or ""),
+        number=document.id,
+        kind="credit_note" if kind == "credit_note" else "invoice",
+        state=document.state,
+        gross=gross,
+        currency=str((record.get("currency") or {}).get("code") or ""),
+        date=record["invoice_date"],
+    )
 
 
 class TrytonTarget:
@@ -120,6 +138,33 @@ class TrytonTarget:
             order=[("id", "ASC")],
         )
         return _document(found[0]) if found else None
+
+    def documents_between(self, start: date, end: date) -> list[TargetDocumentSummary]:
+        """Customer invoices and credit notes dated ``start`` to ``end``, not cancelled.
+
+        Both are ``type = out``; a posted one carries Tryton's own sequence type, a draft is a
+        credit note when its total is negative (Tryton's rule when it numbers it).
+        """
+        domain = [
+            ("company", "=", self.settings.company),
+            ("type", "=", "out"),
+            ("state", "!=", "cancelled"),
+            ("invoice_date", ">=", start),
+            ("invoice_date", "<=", end),
+        ]
+        found: list[TargetDocumentSummary] = []
+        while True:
+            page = self.client.search(
+                "account.invoice",
+                domain,
+                fields=SUMMARY_FIELDS,
+                order=[("id", "ASC")],
+                limit=SUMMARY_PAGE,
+                offset=len(found),
+            )
+            found += [_summary(record) for record in page]
+            if len(page) < SUMMARY_PAGE:
+                return found
 
     def _read(self, invoice_id: int) -> TargetDocument:
         return _document(self.client.read("account.invoice", invoice_id, fields=INVOICE_FIELDS))
