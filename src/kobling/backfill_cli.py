@@ -49,6 +49,7 @@ def backfill(
     """Import previous orders: estimate, dry run (--dry-run), run (--yes), resume (--resume)."""
     from kobling.engine import backfill as engine_backfill
     from kobling.engine.runtime import configure, default_executor_id
+    from kobling.errors import TransferProblem
     from kobling.store import repository as repo
 
     if dry_run and yes:
@@ -68,11 +69,16 @@ def backfill(
     if resume is not None:
         _run(rt, lambda: engine_backfill.resume(resume) and resume, as_json, {})
         return
-    payloads = engine_backfill.select_orders(connection_id, start, from_number)
-    estimate = engine_backfill.estimate(connection_id, payloads)
+    try:
+        payloads = engine_backfill.select_orders(connection_id, start, from_number)
+        estimate = engine_backfill.estimate(connection_id, payloads)
+        shown = engine_backfill.dry_run(connection_id, payloads[: max(0, limit)]) if dry_run else []
+    except TransferProblem as problem:
+        typer.echo(f"the shop could not be read: {problem.reason}", err=True)
+        typer.echo(f"fix: {problem.fix or 'check the shop in the dashboard (Systems)'}", err=True)
+        raise typer.Exit(1) from None
     result: dict[str, Any] = {"estimate": asdict(estimate)}
     if dry_run:
-        shown = engine_backfill.dry_run(connection_id, payloads[: max(0, limit)])
         result["dry_run"] = [{k: v for k, v in s.items() if k != "preview"} for s in shown]
     if not yes:
         _show(result, as_json)
