@@ -234,6 +234,42 @@ def _open(data_dir: Path) -> Any:
     return configure(data_dir)
 
 
+@app.command()
+def explain(
+    order_number: Annotated[str, typer.Argument(help="The order number as the shop shows it")],
+    connection: Annotated[
+        str, typer.Option("--connection", help="The connection's name (`kobling connections list`)")
+    ],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+    data_dir: DataDir = Path("var"),
+) -> None:
+    """Why an order was transferred, or why not, in plain words (reads only, writes nothing)."""
+    from kobling.connectors.base import CHECK_TIMEOUT
+    from kobling.connectors.http import set_default_timeout
+    from kobling.engine.explain import explain as run_explain
+    from kobling.store import repository as repo
+
+    rt = _open(data_dir)
+    connection_id = repo.find_connection_id(rt.db, connection)
+    if connection_id is None:
+        names = [c["name"] for i in repo.list_integrations(rt.db) for c in i["connections"]]
+        known = f"the connections are: {', '.join(names)}" if names else "there are none yet"
+        typer.echo(f"no connection named {connection!r} in {data_dir}: {known}", err=True)
+        typer.echo("fix: give one of them with --connection NAME", err=True)
+        raise typer.Exit(2)
+    # Someone waits for the answer: a shop that hangs is reported after seconds, not minutes.
+    set_default_timeout(CHECK_TIMEOUT)
+    result = run_explain(connection_id, order_number)
+    if as_json:
+        typer.echo(json.dumps(result.as_json(), indent=2, ensure_ascii=False))
+        return
+    typer.echo(result.title)
+    for detail in result.details:
+        typer.echo(f"  {detail}")
+    if result.fix:
+        typer.echo(f"Fix: {result.fix}")
+
+
 @transfers_app.command("list")
 def transfers_list(
     data_dir: DataDir = Path("var"),

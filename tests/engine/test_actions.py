@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from dbos import DBOS
 
 from kobling.engine import actions
 from kobling.engine.launch import poll_now
@@ -58,7 +59,7 @@ def test_retry_after_the_fix_transfers_the_held_order_once(engine: Engine) -> No
 
 
 def test_skip_sets_a_held_transfer_aside_with_who_did_it(engine: Engine) -> None:
-    order, _ = _held_by_a_barred_product(engine)
+    order, sku = _held_by_a_barred_product(engine)
     actions.skip(_transfer(engine, order), "owner@example.test")
     skipped = _transfer(engine, order)
     assert skipped.outcome == "skipped"
@@ -67,3 +68,11 @@ def test_skip_sets_a_held_transfer_aside_with_who_did_it(engine: Engine) -> None
     with pytest.raises(actions.ActionRefused):
         actions.skip(skipped, "owner@example.test")
     assert repo.unsettled_count(engine.rt.db, engine.connection_id) == 0
+    # Seeing the order again (a poll, the re-read of open orders) does not undo the skip,
+    # even once the problem is gone and the order changed.
+    engine.sandboxes.economic.set_product_barred(sku, barred=False)
+    engine.sandboxes.woo.set_status(int(order["id"]), "completed")
+    poll_now(engine.connection_id)
+    engine.wait(lambda: not DBOS.list_workflows(status=["PENDING", "ENQUEUED"], load_input=False))
+    assert _transfer(engine, order).outcome == "skipped"
+    assert engine.sandboxes.economic.booked_invoices() == []

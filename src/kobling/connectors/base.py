@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Literal, Protocol, TypeVar
+from typing import Any, Literal, Protocol, TypeVar, runtime_checkable
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, SecretStr, ValidationError
@@ -43,6 +43,15 @@ class OrderSource(Protocol):
     def normalize_refund(self, payload: dict[str, Any], currency: str) -> Refund: ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class OrderNumberLookup(Protocol):
+    """A source that finds an order by the number the shop shows, which may not be its id."""
+
+    def order_by_number(self, number: str) -> dict[str, Any] | None:
+        """The raw order whose number is ``number``, or None when the source has none."""
+        ...
 
 
 @dataclass(frozen=True)

@@ -53,7 +53,8 @@ def retransfer(transfer: Transfer, by: str) -> None:
 
 def skip(transfer: Transfer, by: str) -> None:
     """Leave a held or failed transfer alone for good (it is no longer listed as a problem)."""
-    if not repo.skip_transfer(runtime().db, transfer.id, f"skipped by {by}: {transfer.reason}"):
+    reason = f"{repo.SKIPPED_BY}{by}: {transfer.reason}"
+    if not repo.skip_transfer(runtime().db, transfer.id, reason):
         raise ActionRefused(
             f"transfer {transfer.id} is {transfer.outcome or transfer.state}; only a held or "
             "failed transfer can be skipped"

@@ -161,6 +161,9 @@ def _evaluate_invoice(connection_id: int, payload: dict[str, Any], origin: str) 
             "_order": order,
             "_invoice_state": state,
         }
+    if current.outcome == "skipped" and current.reason.startswith(repo.SKIPPED_BY):
+        # A person set it aside: seeing the order again (a poll, a re-read) does not undo that.
+        return {"action": "none", "key": key, "why": current.reason}
     if current.outcome in ("held", "failed") and current.content_hash == digest:
         return {"action": "none", "key": key, "why": "unchanged since it was held"}
     repo.add_snapshot(db, key, "received", {"origin": origin, "payload": payload})

@@ -364,6 +364,24 @@ def transfer_with_snapshots(db: Database, ident: str) -> tuple[Transfer, list[Sn
         return transfer, snaps
 
 
+def transfer_by_number(
+    db: Database, connection_id: int, source_number: str, purpose: str = "invoice"
+) -> Transfer | None:
+    """The newest transfer of an order of a connection, found by the number the shop shows."""
+    with db.session() as s:
+        return s.scalar(
+            select(Transfer)
+            .where(
+                Transfer.connection_id == connection_id,
+                Transfer.object_type == "order",
+                Transfer.source_number == source_number,
+                Transfer.purpose == purpose,
+            )
+            .order_by(Transfer.id.desc())
+            .limit(1)
+        )
+
+
 def outcome_counts(db: Database, connection_id: int | None = None) -> dict[str, int]:
     with db.session() as s:
         query = select(Transfer.outcome, func.count()).group_by(Transfer.outcome)
@@ -685,6 +703,11 @@ def reopen_transfer(db: Database, transfer_id: int, reason: str, allowed: Sequen
             .values(outcome="held", reason=reason, fix="", content_hash="")
         )
         return bool(done.rowcount)  # type: ignore[attr-defined]
+
+
+# How a skip by a person begins its reason (``skipped by owner@shop: …``); intake leaves such
+# transfers alone when it sees the order again.
+SKIPPED_BY = "skipped by "
 
 
 def skip_transfer(db: Database, transfer_id: int, reason: str) -> bool:

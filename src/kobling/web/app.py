@@ -17,6 +17,7 @@ from kobling.web import (
     api,
     backfill_pages,
     connection_pages,
+    explain_page,
     home_page,
     log_pages,
     pages,
@@ -61,6 +62,7 @@ def create_app(mounts: dict[str, Any] | None = None) -> FastAPI:
         connection_pages,
         backfill_pages,
         reconcile_pages,
+        explain_page,
         people_pages,
     )
     for dashboard in dashboard_parts:

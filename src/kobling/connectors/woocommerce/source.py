@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
+from itertools import islice
 from typing import Any
 
 from kobling.connectors.woocommerce.client import WooCommerceClient, read_json
@@ -32,6 +33,10 @@ from kobling.domain.order import (
     SourceTotals,
 )
 from kobling.errors import PermanentError
+
+# How many search hits ``order_by_number`` reads (at most two pages): a short number like "12"
+# is part of many other orders' numbers, phone numbers and postcodes.
+SEARCH_LIMIT = 200
 
 
 def parse_gmt(value: str | None) -> datetime | None:
@@ -65,6 +70,33 @@ class WooCommerceSource:
         data = read_json(self.client.get(f"orders/{int(source_id)}"))
         assert isinstance(data, dict)
         return data
+
+    def order_by_number(self, number: str) -> dict[str, Any] | None:
+        """The order the shop shows as ``number``, or None when it has no such order.
+
+        §4: ``number`` is a string that plugins (sequential numbering) set apart from the id,
+        so the list's ``search`` filter looks first (§4 list filters; ``status`` defaults to
+        ``any``, which leaves out the trash). Search matches more than the number (billing
+        fields, item names, parts of words), so only an exact ``number`` counts, among the
+        first ``SEARCH_LIMIT`` hits. Without a hit, a number that is an id is fetched by id
+        and counts when that order's number is the same (a shop whose search misses it).
+        """
+        wanted = number.strip()
+        if not wanted:
+            return None
+        hits = self.client.paginate("orders", {"search": wanted})
+        for order in islice(hits, SEARCH_LIMIT):
+            if str(order.get("number") or order.get("id")) == wanted:
+                return dict(order)
+        if not wanted.isdigit():
+            return None
+        try:
+            order = self.fetch_order(wanted)
+        except PermanentError as problem:
+            if problem.code == "404":
+                return None
+            raise
+        return order if str(order.get("number") or order.get("id")) == wanted else None
 
     def changed_orders(
         self, modified_after: datetime, statuses: Sequence[str] = ()
