@@ -58,7 +58,5 @@ def report_mail(
         f"failed:      {outcomes.get('failed', 0)}",
         "missing:     " + ("not checked" if missing is None else str(missing)),
     ]
-    text = (
-        f"Kobling's {period} report.\n\n" + "\n".join(rows) + f"\n\nThe dashboard: {base}/\n"
-    )
+    text = f"Kobling's {period} report.\n\n" + "\n".join(rows) + f"\n\nThe dashboard: {base}/\n"
     return compose(smtp, to, f"Kobling: {period} report", text + SIGNATURE.format(base=base))

@@ -18,9 +18,7 @@ def upgrade() -> None:
     op.create_table(
         "backfills",
         sa.Column("id", sa.Integer(), primary_key=True),
-        sa.Column(
-            "connection_id", sa.Integer(), sa.ForeignKey("connections.id"), nullable=False
-        ),
+        sa.Column("connection_id", sa.Integer(), sa.ForeignKey("connections.id"), nullable=False),
         sa.Column("since", sa.DateTime(timezone=True), nullable=False),
         sa.Column("from_number", sa.String(length=100), nullable=False),
         sa.Column("order_ids", sa.JSON(), nullable=False),

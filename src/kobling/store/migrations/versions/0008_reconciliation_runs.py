@@ -18,9 +18,7 @@ def upgrade() -> None:
     op.create_table(
         "reconciliation_runs",
         sa.Column("id", sa.Integer(), primary_key=True),
-        sa.Column(
-            "connection_id", sa.Integer(), sa.ForeignKey("connections.id"), nullable=False
-        ),
+        sa.Column("connection_id", sa.Integer(), sa.ForeignKey("connections.id"), nullable=False),
         sa.Column("start", sa.String(length=10), nullable=False),
         sa.Column("end", sa.String(length=10), nullable=False),
         sa.Column("checked", sa.Integer(), nullable=False),
