@@ -252,7 +252,7 @@ def explain(
     rt = _open(data_dir)
     connection_id = repo.find_connection_id(rt.db, connection)
     if connection_id is None:
-        names = [c["name"] for i in repo.list_integrations(rt.db) for c in i["connections"]]
+        names = repo.connection_names(rt.db)
         known = f"the connections are: {', '.join(names)}" if names else "there are none yet"
         typer.echo(f"no connection named {connection!r} in {data_dir}: {known}", err=True)
         typer.echo("fix: give one of them with --connection NAME", err=True)

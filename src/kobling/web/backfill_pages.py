@@ -17,7 +17,15 @@ from kobling.engine.runtime import runtime
 from kobling.errors import TransferProblem
 from kobling.store import backfills
 from kobling.web.api import RecordId
-from kobling.web.pages import not_found, page, scope_of, see_other, signed_in_or_redirect, writer
+from kobling.web.pages import (
+    engine_stopped,
+    not_found,
+    page,
+    scope_of,
+    see_other,
+    signed_in_or_redirect,
+    writer,
+)
 
 router = APIRouter(include_in_schema=False)
 DRY_RUN = 10
@@ -84,12 +92,9 @@ async def start_backfill(
     start = _since(since)
     if found is None or start is None:
         return not_found(f"Connection {connection_id} with the date {since!r}")
-    if not runtime().launched:
-        return HTMLResponse(
-            "The engine is not running in this process: start Kobling with `kobling run`, or use "
-            "`kobling backfill --yes` on the command line.",
-            status_code=409,
-        )
+    stopped = engine_stopped("kobling backfill --yes")
+    if stopped is not None:
+        return stopped
     payloads = await run_in_threadpool(backfill.select_orders, found.id, start, from_number)
     ids = [str(p["id"]) for p in payloads]
     backfill_id = await run_in_threadpool(

@@ -24,16 +24,13 @@ from kobling.store.models import Connection, PollCursor, WebhookCheck
 from kobling.web.api import RecordId
 from kobling.web.forms import parse_settings_form, settings_form
 from kobling.web.pages import (
-    EXPIRED,
     not_found,
     page,
-    refused,
     scope_of,
     see_other,
     signed_in_or_redirect,
     writer,
 )
-from kobling.web.security import csrf_ok
 
 router = APIRouter(include_in_schema=False)
 
@@ -197,14 +194,10 @@ def _settings(
 
 @router.post("/connections/{connection_id}/settings")
 async def save_settings(request: Request, connection_id: RecordId) -> Any:
-    session = signed_in_or_redirect(request)
+    form = {k: str(v) for k, v in (await request.form()).items()}
+    session = writer(request, form.pop("csrf", ""), "change settings")
     if isinstance(session, Response):
         return session
-    form = {k: str(v) for k, v in (await request.form()).items()}
-    if not csrf_ok(session.csrf_token, form.pop("csrf", "")):
-        return HTMLResponse(EXPIRED, status_code=400)
-    if not session.person.can_write:
-        return refused("change settings")
     account = scope_of(session)
     found = account.connection(connection_id)
     if found is None:

@@ -205,3 +205,14 @@ def writer(request: Request, csrf: str, what: str) -> people.SignedIn | Response
 
 def scope_of(session: people.SignedIn) -> AccountScope:
     return AccountScope(runtime().db, session.person.account_id)
+
+
+def engine_stopped(command: str) -> HTMLResponse | None:
+    """None when the engine runs in this process; else a 409 page naming what to do."""
+    if runtime().launched:
+        return None
+    return HTMLResponse(
+        "The engine is not running in this process: start Kobling with `kobling run`, or use "
+        f"`{command}` on the command line.",
+        status_code=409,
+    )

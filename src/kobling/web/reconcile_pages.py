@@ -18,7 +18,15 @@ from kobling.engine.runtime import runtime
 from kobling.errors import TransferProblem
 from kobling.store import reconciliations
 from kobling.web.api import RecordId
-from kobling.web.pages import not_found, page, scope_of, see_other, signed_in_or_redirect, writer
+from kobling.web.pages import (
+    engine_stopped,
+    not_found,
+    page,
+    scope_of,
+    see_other,
+    signed_in_or_redirect,
+    writer,
+)
 
 router = APIRouter(include_in_schema=False)
 
@@ -75,12 +83,9 @@ async def repair(
     chosen = _dates(start, end)
     if found is None or isinstance(chosen, str):
         return not_found(f"Connection {connection_id} with the period {start} to {end}")
-    if not runtime().launched:
-        return HTMLResponse(
-            "The engine is not running in this process: start Kobling with `kobling run`, or use "
-            "`kobling reconcile --repair` on the command line.",
-            status_code=409,
-        )
+    stopped = engine_stopped("kobling reconcile --repair")
+    if stopped is not None:
+        return stopped
     try:
         result = await run_in_threadpool(reconcile, found.id, *chosen)
         started = await run_in_threadpool(repair_missing, found.id, result)

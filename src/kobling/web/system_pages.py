@@ -21,16 +21,13 @@ from kobling.store import repository as repo
 from kobling.web.api import RecordId
 from kobling.web.forms import credential_fields, parse_credentials_form
 from kobling.web.pages import (
-    EXPIRED,
     not_found,
     page,
-    refused,
     scope_of,
     see_other,
     signed_in_or_redirect,
     writer,
 )
-from kobling.web.security import csrf_ok
 
 router = APIRouter(include_in_schema=False)
 
@@ -177,13 +174,9 @@ def _edit_form(
 @router.post("/systems/{system_id}")
 async def save_system(request: Request, system_id: RecordId) -> Any:
     form = {k: str(v) for k, v in (await request.form()).items()}
-    session = signed_in_or_redirect(request)
+    session = writer(request, form.pop("csrf", ""), "change systems")
     if isinstance(session, Response):
         return session
-    if not csrf_ok(session.csrf_token, form.pop("csrf", "")):
-        return HTMLResponse(EXPIRED, status_code=400)
-    if not session.person.can_write:
-        return refused("change systems")
     account = scope_of(session)
     found = account.system(system_id)
     if found is None:
