@@ -37,3 +37,14 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         return
     with fresh_postgres_database(request.param) as url:
         yield url
+
+
+@pytest.fixture(autouse=True)
+def _http_timeout_restored() -> Iterator[None]:
+    """The engine sets the process-wide HTTP timeout (1.5 s in the fast tuning); later tests
+    against a slow real server (Tryton) must not inherit it."""
+    from kobling.connectors.http import default_timeout, set_default_timeout
+
+    before = default_timeout()
+    yield
+    set_default_timeout(before)

@@ -103,7 +103,7 @@ def test_sign_up_watch_fix_retry(kobling: str, page: BrowserPage) -> None:
     page.screenshot("1-transfers-arrived")
 
     browser.get_by_role("link", name="Log", exact=True).click()
-    browser.fill("input[name=number]", "1020")
+    browser.fill("#log-number", "1020")
     browser.get_by_role("button", name="Search").click()
     assert browser.locator("#live tbody tr").count() == 1
     page.screenshot("2-log-search")

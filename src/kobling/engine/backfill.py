@@ -7,8 +7,10 @@
 3. ``dry_run``: each order as ``kobling preview`` shows it, problems with their reasons.
 4. ``start``: a durable workflow hands the orders to the normal intake in batches, waiting for
    each batch to settle; ``pause`` stops after the current batch, ``resume`` goes on from
-   there. The connection's current settings apply. Orders already transferred are found as
-   such by intake (one transfer per order), so a second run creates and counts nothing.
+   there (should the paused run still be finishing its batch, both hand out the same ids:
+   intake ids and the cursor make that harmless). The connection's current settings apply.
+   Orders already transferred are found as such by intake (one transfer per order), so a
+   second run creates and counts nothing.
 
 A backfill imports orders from before the integration's start date on purpose: intake with the
 origin "backfill" does not apply the start date (the state must still be eligible).
@@ -17,6 +19,7 @@ origin "backfill" does not apply the start date (the state must still be eligibl
 from __future__ import annotations
 
 import time
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -216,8 +219,10 @@ def resume(backfill_id: int) -> bool:
 
 
 def _launch(backfill_id: int, connection_id: int, cursor: int) -> None:
-    # One workflow per starting point: a double click on "resume" starts it once.
-    with SetWorkflowID(f"backfill:{backfill_id}:from-{cursor}"):
+    # A new workflow for each start and resume: only one caller can move the backfill from
+    # paused to running (``set_state``), so a double click on "resume" starts one.
+    run = uuid.uuid4().hex[:8]
+    with SetWorkflowID(f"backfill:{backfill_id}:from-{cursor}:{run}"):
         DBOS.start_workflow(backfill_workflow, backfill_id, connection_id)
 
 
