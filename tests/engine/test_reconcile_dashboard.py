@@ -56,3 +56,27 @@ def test_the_nightly_run_records_every_active_connection(engine: Engine) -> None
     assert reconciliation_workflow(datetime.now(UTC), {}) == 1
     run = reconciliations.latest(engine.rt.db, engine.connection_id)
     assert run is not None and run.error == "" and run.missing == 0
+
+
+def test_an_order_on_its_way_is_not_missing(engine: Engine) -> None:
+    from kobling.engine.reconcile import reconcile
+
+    now = datetime.now(UTC)
+    [order] = engine.sandboxes.woo.generate_orders(
+        1, start=now, end=now, statuses={"processing": 1.0}
+    )
+    transfer = repo.claim_transfer(
+        engine.rt.db,
+        connection_id=engine.connection_id,
+        object_type="order",
+        source_id=str(order["id"]),
+        purpose="invoice",
+        source_number=str(order["number"]),
+    )
+    repo.update_transfer(engine.rt.db, transfer.key, state="running")
+    day = now.date()
+    on_its_way = reconcile(engine.connection_id, day - timedelta(days=1), day + timedelta(days=1))
+    assert (on_its_way.checked, on_its_way.missing) == (1, [])
+    repo.settle(engine.rt.db, transfer.key, "held", reason="r", fix="f")
+    held = reconcile(engine.connection_id, day - timedelta(days=1), day + timedelta(days=1))
+    assert [row["order"] for row in held.missing] == [str(order["number"])]

@@ -250,6 +250,9 @@ def _compare(
 ) -> None:
     if not found:
         transfer = repo.get_transfer(runtime().db, _transfer_key(cfg.id, item))
+        if transfer is not None and transfer.state in ("queued", "running"):
+            # On its way right now: not missing (yet); the next reconciliation sees it.
+            return
         result.missing.append(_row(item, [], _why_missing(item, transfer, cfg.target.name)))
         return
     wrong = [document for document in found if _differs(item, document)]
@@ -331,11 +334,6 @@ def _why_missing(item: Expected, transfer: Transfer | None, target_name: str) ->
         return (
             f"{absent}, and Kobling never saw {what} (a lost webhook or a missed poll); "
             "repair transfers it"
-        )
-    if transfer.state in ("queued", "running"):
-        return (
-            f"{absent} yet: Kobling is transferring {what} right now; reconcile again when it "
-            "is done"
         )
     if transfer.outcome == "done":
         return (
