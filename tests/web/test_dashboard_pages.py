@@ -306,3 +306,22 @@ def test_an_open_transfer_page_reloads_only_when_the_transfer_changed(web: Web) 
     moved = web.client.get(changed, params={"seen": seen[1]})
     assert moved.headers.get("HX-Refresh") == "true"
     assert web.client.get(f"/transfers/{web.b.held_id}/changed").status_code == 404
+
+
+def test_a_shops_page_shows_its_webhooks_health(web: Web) -> None:
+    signed_in(web, web.a)
+    at = datetime(2026, 11, 21, 9, 30, tzinfo=UTC)
+    health.record_webhook_check(
+        web.rt.db,
+        web.a.connection_id,
+        [{"topic": "order.created", "action": "reactivated", "detail": "was 'disabled'"}],
+        at=at,
+    )
+    shop = web.client.get(f"/systems/{web.a.shop_id}").text
+    hooks = shop[shop.index('id="webhooks"') :]
+    assert "alpha-orders" in hooks and "none yet" in hooks
+    assert "order.created: re-enabled" in hooks
+    assert "The shop disabled a webhook on 2026-11-21 09:30 UTC" in hooks
+    assert f"/connections/{web.a.connection_id}/actions/webhooks" in hooks
+    # The accounting system has no webhooks of its own.
+    assert 'id="webhooks"' not in web.client.get(f"/systems/{web.a.ledger_id}").text

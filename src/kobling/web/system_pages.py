@@ -18,6 +18,7 @@ from kobling.engine.settings import SettingsError, base_url_problem, validate_cr
 from kobling.engine.system_checks import check_system, credentials_problem
 from kobling.store import people
 from kobling.store import repository as repo
+from kobling.store.scope import AccountScope
 from kobling.web.api import RecordId
 from kobling.web.forms import credential_fields, parse_credentials_form
 from kobling.web.pages import (
@@ -166,9 +167,20 @@ def _edit_form(
         fields=credential_fields(found.kind),
         credentials=credentials_problem(found.id),
         check=account.system_checks().get(found.id),
+        webhooks=_webhooks_of(account, found.id),
         problems=problems,
         message=message,
     )
+
+
+def _webhooks_of(account: AccountScope, system_id: int) -> list[dict[str, Any]]:
+    """Webhook health of the connections this system is the source of (a shop's webhooks)."""
+    checks, deliveries = account.webhook_checks(), account.last_deliveries()
+    return [
+        {"connection": c, "check": checks.get(c.id), "last_delivery": deliveries.get(c.id)}
+        for c in account.connections()
+        if c.source_system_id == system_id and c.settings.get("use_webhooks", True)
+    ]
 
 
 @router.post("/systems/{system_id}")
