@@ -48,3 +48,18 @@ def _http_timeout_restored() -> Iterator[None]:
     before = default_timeout()
     yield
     set_default_timeout(before)
+
+
+@pytest.fixture(autouse=True)
+def _no_logging_to_closed_streams() -> Iterator[None]:
+    """A command run in-process (typer's CliRunner) that launches DBOS leaves DBOS's log
+    handler on the runner's captured stdout, closed afterwards; later engines would log there."""
+    import logging
+
+    yield
+    for name in ("dbos", ""):
+        logger = logging.getLogger(name)
+        for handler in list(logger.handlers):
+            stream = getattr(handler, "stream", None)
+            if stream is not None and getattr(stream, "closed", False):
+                logger.removeHandler(handler)

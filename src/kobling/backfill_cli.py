@@ -17,9 +17,7 @@ from typing import Annotated, Any
 
 import typer
 
-DataDir = Annotated[
-    Path, typer.Option("--data-dir", envvar="KOBLING_DATA_DIR", help="Kobling's data directory")
-]
+from kobling.cli_options import DataDir
 
 
 def parse_since(text: str) -> datetime:

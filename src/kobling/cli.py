@@ -15,6 +15,7 @@ from typing import Annotated, Any
 import typer
 
 from kobling.backfill_cli import backfill
+from kobling.cli_options import DataDir
 from kobling.connectors.tryton.cli import tryton_app
 from kobling.domain.serialize import to_jsonable
 from kobling.plan_cli import plan_app
@@ -35,15 +36,6 @@ app.add_typer(users_app, name="users")
 app.add_typer(plan_app, name="plan")
 app.command("backfill")(backfill)
 app.command("reconcile")(reconcile_command)
-
-DataDir = Annotated[
-    Path,
-    typer.Option(
-        "--data-dir",
-        envvar="KOBLING_DATA_DIR",
-        help="Where Kobling keeps its databases and key (default ./var)",
-    ),
-]
 
 
 @app.command()

@@ -9,10 +9,9 @@ from typing import Annotated, Any
 
 import typer
 
+from kobling.cli_options import DataDir
+
 plan_app = typer.Typer(help="The plan: orders per month, and usage.", no_args_is_help=True)
-DataDir = Annotated[
-    Path, typer.Option("--data-dir", envvar="KOBLING_DATA_DIR", help="Kobling's data directory")
-]
 Account = Annotated[int | None, typer.Option(help="Account id (default: the first account)")]
 
 

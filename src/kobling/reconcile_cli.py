@@ -14,6 +14,7 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
+from kobling.cli_options import DataDir
 from kobling.connectors.jsonutil import dumps
 
 REPAIR_TIMEOUT = 600.0
@@ -55,14 +56,7 @@ def reconcile_command(
         bool, typer.Option("--repair", help="Transfer what is missing, then say how it went")
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
-    data_dir: Annotated[
-        Path,
-        typer.Option(
-            "--data-dir",
-            envvar="KOBLING_DATA_DIR",
-            help="Where Kobling keeps its databases and key (default ./var)",
-        ),
-    ] = Path("var"),
+    data_dir: DataDir = Path("var"),
 ) -> None:
     """Compare the shop's eligible orders and refunds of a period with the documents in the
     accounting system: what is missing, in it twice, or off by even a cent."""

@@ -27,7 +27,7 @@ from kobling.notify import mailer
 from kobling.notify.messages import alert_mail, errors_mail, report_mail
 from kobling.store import notifications as store
 from kobling.store import reconciliations
-from kobling.store.models import Account
+from kobling.store import repository as repo
 from kobling.store.scope import AccountScope
 
 log = logging.getLogger("kobling.notify")
@@ -49,9 +49,7 @@ def notification_round_step() -> dict[str, int]:
 def notification_round(now: datetime) -> dict[str, int]:
     rt = runtime()
     sent = {"alerts": 0, "errors": 0, "reports": 0}
-    with rt.db.session() as s:
-        accounts = [a.id for a in s.query(Account).order_by(Account.id)]
-    for account_id in accounts:
+    for account_id in repo.account_ids(rt.db):
         for kind, n in _account_round(AccountScope(rt.db, account_id), now).items():
             sent[kind] += n
     return sent

@@ -233,6 +233,11 @@ def find_connection_id(db: Database, name: str) -> int | None:
         return s.scalar(select(Connection.id).where(Connection.name == name))
 
 
+def account_ids(db: Database) -> list[int]:
+    with db.session() as s:
+        return list(s.scalars(select(Account.id).order_by(Account.id)))
+
+
 def account_of_connection(db: Database, connection_id: int) -> int:
     with db.session() as s:
         account_id = s.scalar(

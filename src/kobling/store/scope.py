@@ -19,7 +19,6 @@ from kobling.store import repository, usage
 from kobling.store.crypto import CredentialBox
 from kobling.store.database import Database
 from kobling.store.models import (
-    Account,
     Connection,
     Integration,
     PollCursor,
@@ -36,12 +35,6 @@ from kobling.store.models import (
 class AccountScope:
     db: Database
     account_id: int
-
-    def account(self) -> Account:
-        with self.db.session() as s:
-            found = s.get(Account, self.account_id)
-            assert found is not None  # a signed-in person's account exists
-            return found
 
     # -- integrations, systems, connections ------------------------------------------------
 

@@ -9,7 +9,7 @@ one that does not exist. Credentials can be written, never read. Errors are prob
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Depends, Query
 from fastapi import Path as PathParam
@@ -37,6 +37,7 @@ from kobling.web.security import api_person, require_write
 Person = Annotated[people.Person, Depends(api_person)]
 # Record ids are database integers (32-bit in PostgreSQL): anything else is refused as input
 # (422) before it reaches a query; schemathesis found the 500 a huge id used to give.
+T = TypeVar("T")
 MAX_ID = 2_147_483_647
 RecordId = Annotated[int, PathParam(ge=1, le=MAX_ID)]
 QueryId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
@@ -147,7 +148,7 @@ class Credentials(BaseModel):
 
 class NewSystem(Credentials):
     integration_id: Annotated[int, Field(ge=1, le=MAX_ID)]
-    kind: str = Field(max_length=50, description="A connector: woocommerce, economic, tryton")
+    kind: str = Field(max_length=50, description="A connector kind")
     name: str = Field(min_length=1, max_length=200)
     base_url: str = Field(min_length=1, max_length=500)
 
@@ -216,7 +217,18 @@ def transfer_row(t: Transfer) -> dict[str, Any]:
 
 
 def _missing(what: str, ident: int) -> Problem:
-    return Problem(404, f"{what} {ident} does not exist in this account")
+    return Problem(
+        404,
+        f"{what} {ident} does not exist in this account",
+        fix=f"list them with GET /api/v1/{what}s and use one of their ids",
+    )
+
+
+def _exists(found: T | None, what: str, ident: int) -> T:
+    """The record, or the API's 404 for it."""
+    if found is None:
+        raise _missing(what, ident)
+    return found
 
 
 # -- endpoints ---------------------------------------------------------------------------------
@@ -234,9 +246,7 @@ def integrations(person: Person) -> list[IntegrationOut]:
 
 @router.get("/integrations/{integration_id}", response_model=IntegrationOut)
 def integration(integration_id: RecordId, person: Person) -> IntegrationOut:
-    found = scope(person).integration(integration_id)
-    if found is None:
-        raise _missing("integration", integration_id)
+    found = _exists(scope(person).integration(integration_id), "integration", integration_id)
     return _integration(found)
 
 
@@ -260,9 +270,7 @@ def systems(person: Person) -> list[SystemOut]:
 
 @router.get("/systems/{system_id}", response_model=SystemOut)
 def system(system_id: RecordId, person: Person) -> SystemOut:
-    found = scope(person).system(system_id)
-    if found is None:
-        raise _missing("system", system_id)
+    found = _exists(scope(person).system(system_id), "system", system_id)
     return _system(found)
 
 
@@ -271,9 +279,7 @@ def set_credentials(system_id: RecordId, body: Credentials, person: Person) -> S
     """Replace a system's credentials (validated against its connector; never echoed)."""
     require_write(person)
     account = scope(person)
-    found = account.system(system_id)
-    if found is None:
-        raise _missing("system", system_id)
+    found = _exists(account.system(system_id), "system", system_id)
     _check_credentials(found.kind, body.credentials)
     rt = runtime()
     repo.set_system_credentials(rt.db, rt.box, found.id, body.credentials)
@@ -309,9 +315,7 @@ def add_system(body: NewSystem, person: Person) -> SystemOut:
 def change_system(system_id: RecordId, body: SystemChange, person: Person) -> SystemOut:
     require_write(person)
     account = scope(person)
-    found = account.system(system_id)
-    if found is None:
-        raise _missing("system", system_id)
+    found = _exists(account.system(system_id), "system", system_id)
     if body.base_url is not None:
         _check_url(body.base_url)
     account.update_system(
@@ -354,9 +358,7 @@ def connections(person: Person) -> list[ConnectionOut]:
 
 @router.get("/connections/{connection_id}", response_model=ConnectionOut)
 def connection(connection_id: RecordId, person: Person) -> ConnectionOut:
-    found = scope(person).connection(connection_id)
-    if found is None:
-        raise _missing("connection", connection_id)
+    found = _exists(scope(person).connection(connection_id), "connection", connection_id)
     return _connection(found)
 
 
@@ -380,9 +382,7 @@ def connection_settings(
     """Replace the settings; validated by the source's and target's settings schemas."""
     require_write(person)
     account = scope(person)
-    found = account.connection(connection_id)
-    if found is None:
-        raise _missing("connection", connection_id)
+    found = _exists(account.connection(connection_id), "connection", connection_id)
     source_kind, target_kind = account.connection_kinds(found)
     try:
         valid = validate_connection_settings(source_kind, target_kind, settings)
@@ -442,9 +442,7 @@ async def transfer_action(
     transfer_id: RecordId, action: Literal["retry", "retransfer", "skip"], person: Person
 ) -> Accepted:
     require_write(person)
-    found = scope(person).transfer(transfer_id)
-    if found is None:
-        raise _missing("transfer", transfer_id)
+    found = _exists(scope(person).transfer(transfer_id), "transfer", transfer_id)
     do = {"retry": actions.retry, "retransfer": actions.retransfer, "skip": actions.skip}[action]
     try:
         await run_in_threadpool(do, found, person.email)

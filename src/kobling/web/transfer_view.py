@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from kobling.accounting.plan import Decision
 from kobling.domain.serialize import to_jsonable
 
 MAX_CHANGES = 200
@@ -20,13 +21,6 @@ class Stage:
     stage: str
     created_at: Any
     json: str
-
-
-@dataclass(frozen=True)
-class Decision:
-    subject: str
-    choice: str
-    reason: str
 
 
 @dataclass(frozen=True)
