@@ -20,6 +20,7 @@ from kobling.connectors.tryton.cli import tryton_app
 from kobling.domain.serialize import to_jsonable
 from kobling.plan_cli import plan_app
 from kobling.reconcile_cli import reconcile_command
+from kobling.worker_cli import worker as worker_command
 
 app = typer.Typer(
     help="Kobling: webshop orders into the books, exactly once.", no_args_is_help=True
@@ -36,6 +37,7 @@ app.add_typer(users_app, name="users")
 app.add_typer(plan_app, name="plan")
 app.command("backfill")(backfill)
 app.command("reconcile")(reconcile_command)
+app.command("worker")(worker_command)
 
 
 @app.command()
@@ -54,23 +56,37 @@ def run(
             "and served as needed) instead of the e-conomic simulator"
         ),
     ] = None,
+    worker: Annotated[
+        bool,
+        typer.Option(
+            help="Also run the engine's work in this process. --no-worker serves only the "
+            "dashboard, API and webhooks; `kobling worker` processes do the work (PostgreSQL)"
+        ),
+    ] = True,
 ) -> None:
     """Web server and worker in one process, on the embedded defaults."""
     if tryton is not None:
         from kobling.connectors.tryton.local import running_sandbox
 
         with running_sandbox(tryton):
-            _run(data_dir, host, port, sandbox, trickle, tryton)
+            _run(data_dir, host, port, sandbox, trickle, tryton, worker)
         return
-    _run(data_dir, host, port, sandbox, trickle, None)
+    _run(data_dir, host, port, sandbox, trickle, None, worker)
 
 
 def _run(
-    data_dir: Path, host: str, port: int, sandbox: bool, trickle: float, tryton: Path | None
+    data_dir: Path,
+    host: str,
+    port: int,
+    sandbox: bool,
+    trickle: float,
+    tryton: Path | None,
+    worker: bool,
 ) -> None:
     import uvicorn
 
     from kobling.engine.launch import poll_now, start_engine, stop_engine
+    from kobling.engine.polling import request_poll
     from kobling.engine.runtime import configure
     from kobling.sandbox import (
         CONNECTION_NAME,
@@ -106,10 +122,13 @@ def _run(
         # the shop ping our /hooks URL) and the first poll can reach us.
         while not server.started and not server.should_exit:
             threading.Event().wait(0.05)
-        start_engine(rt)
+        start_engine(rt, worker=worker)
         for cid in repo.active_connection_ids(rt.db):
             try:
-                poll_now(cid)
+                if worker:
+                    poll_now(cid)
+                else:
+                    request_poll(cid)
             except Exception as exc:  # the scheduled poll retries; say why here
                 logging.getLogger("kobling").warning("first poll of connection %s: %s", cid, exc)
         if feeder is not None:

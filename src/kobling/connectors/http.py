@@ -10,6 +10,11 @@ blindly). So this layer retries on its own only what is certainly safe:
 A POST whose outcome is uncertain (timeout, 5xx, dropped connection) is raised as an
 ``uncertain`` ``TransientError``; the engine retries the step, and the step looks the document
 up by its reference before it creates anything.
+
+Pacing is not done here but plugged in: ``before_send`` runs before every attempt (a limiter
+shared by all workers waits there for its slot) and ``on_rate_limited`` hears every 429 with
+its ``Retry-After``, so this module stays free of database code (see
+:mod:`kobling.store.call_budgets` and ``kobling.engine.connectors``).
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import httpx
 
@@ -78,6 +83,24 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
 
 
 ErrorExplainer = Callable[[httpx.Response], tuple[str, str]]
+# Runs before every attempt, and may block until the caller's turn to send.
+BeforeSend = Callable[[], None]
+# Hears a 429 with its Retry-After in seconds (None when the remote gave none).
+OnRateLimited = Callable[[float | None], None]
+
+
+@runtime_checkable
+class CallLimitable(Protocol):
+    """A connector whose calls can be paced by a limiter that the engine plugs in.
+
+    ``calls_per_minute`` comes from the connector's own settings (None: no limit); the engine
+    passes hooks that share the budget across threads and processes.
+    """
+
+    @property
+    def calls_per_minute(self) -> int | None: ...
+
+    def limit_calls(self, before_send: BeforeSend, on_rate_limited: OnRateLimited) -> None: ...
 
 
 def default_explainer(response: httpx.Response) -> tuple[str, str]:
@@ -101,6 +124,8 @@ class HttpClient:
     explain: ErrorExplainer = default_explainer
     sleep: Callable[[float], None] = time.sleep
     transport: httpx.BaseTransport | None = None
+    before_send: BeforeSend | None = None
+    on_rate_limited: OnRateLimited | None = None
     _client: httpx.Client | None = field(default=None, init=False, repr=False)
 
     @property
@@ -135,6 +160,8 @@ class HttpClient:
         attempt = 0
         while True:
             attempt += 1
+            if self.before_send is not None:
+                self.before_send()
             try:
                 response = self.client.request(
                     method,
@@ -163,6 +190,8 @@ class HttpClient:
                 if isinstance(classified, PermanentError):
                     raise classified
                 error = classified
+                if response.status_code == 429 and self.on_rate_limited is not None:
+                    self.on_rate_limited(error.retry_after)
             if not self._may_retry(method, error, attempt):
                 raise error
             self.sleep(self.retry.delay(attempt, error.retry_after))

@@ -33,6 +33,7 @@ from kobling.engine.connectors import connection, source_for
 from kobling.engine.eligibility import decide_eligibility, eligible_states
 from kobling.engine.intake import start_intake
 from kobling.engine.preview import preview
+from kobling.engine.queues import WORK_QUEUE, queue
 from kobling.engine.runtime import runtime
 from kobling.engine.transfer import policy_for
 from kobling.errors import PermanentError
@@ -222,8 +223,9 @@ def _launch(backfill_id: int, connection_id: int, cursor: int) -> None:
     # A new workflow for each start and resume: only one caller can move the backfill from
     # paused to running (``set_state``), so a double click on "resume" starts one.
     run = uuid.uuid4().hex[:8]
+    # Queued, not started here: the dashboard process may serve only the web.
     with SetWorkflowID(f"backfill:{backfill_id}:from-{cursor}:{run}"):
-        DBOS.start_workflow(backfill_workflow, backfill_id, connection_id)
+        queue(WORK_QUEUE).enqueue(backfill_workflow, backfill_id, connection_id)
 
 
 @DBOS.workflow()

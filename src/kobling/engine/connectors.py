@@ -5,12 +5,16 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+import time
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from kobling.connectors import registry
 from kobling.connectors.base import InvoiceTarget, OrderSource, WebhookReceiver, WebhookRegistrar
+from kobling.connectors.http import BeforeSend, CallLimitable, OnRateLimited
 from kobling.engine.runtime import runtime
 from kobling.errors import PermanentError
+from kobling.store import call_budgets
 from kobling.store.repository import ConnectionConfig, SystemConfig, load_connection
 
 
@@ -30,7 +34,7 @@ def _cached(role: str, system: SystemConfig, settings: dict[str, Any], build: An
     cache: dict[str, Any] = _local.__dict__.setdefault("connectors", {})
     fingerprint = hashlib.sha256(
         json.dumps(
-            [role, system.kind, system.base_url, system.credentials, settings],
+            [role, system.id, system.kind, system.base_url, system.credentials, settings],
             sort_keys=True,
             default=str,
         ).encode()
@@ -56,10 +60,68 @@ def target_for(cfg: ConnectionConfig) -> InvoiceTarget:
     spec = registry.get(cfg.target.kind)
     if spec.build_target is None:
         raise PermanentError(f"{spec.title} cannot receive invoices", "choose another system")
+    build = spec.build_target
+    system_id = cfg.target.id
+
+    def build_limited(base_url: str, credentials: Mapping[str, Any], settings: Any) -> Any:
+        return _limited(build(base_url, credentials, settings), system_id)
+
     target: InvoiceTarget = _cached(
-        "target", cfg.target, cfg.settings.get("target", {}), spec.build_target
+        "target", cfg.target, cfg.settings.get("target", {}), build_limited
     )
     return target
+
+
+# Calls are spaced 2 % wider than 60 / calls_per_minute. Exactly even spacing keeps the *send*
+# times within the limit, but the remote counts *arrival* times: with n calls allowed per
+# window, call k+n arriving a millisecond less late than call k would find call k still in the
+# window and be refused. The headroom tolerates 2 % of the window of such jitter (1.2 s at a
+# minute) and still uses 98 % of the budget (60 a minute: 58.8 calls a minute).
+CALL_HEADROOM = 0.02
+
+
+def call_interval(calls_per_minute: int) -> float:
+    """Seconds between two calls to a system allowed ``calls_per_minute`` calls a minute."""
+    if calls_per_minute < 1:
+        raise ValueError("calls_per_minute must be at least 1")
+    return 60.0 / calls_per_minute * (1 + CALL_HEADROOM)
+
+
+def _limited(connector: Any, system_id: int) -> Any:
+    """Pace a connector that has a calls-per-minute limit through the system's shared budget."""
+    if isinstance(connector, CallLimitable) and connector.calls_per_minute:
+        interval = call_interval(connector.calls_per_minute)
+        connector.limit_calls(*call_budget_hooks(system_id, interval))
+    return connector
+
+
+def call_budget_hooks(
+    system_id: int,
+    interval_seconds: float,
+    *,
+    clock: Callable[[], float] = time.time,
+    sleep: Callable[[float], None] = time.sleep,
+) -> tuple[BeforeSend, OnRateLimited]:
+    """``HttpClient`` hooks that space calls to one system ``interval_seconds`` apart across
+    every thread and process sharing the database (:mod:`kobling.store.call_budgets`).
+
+    The runtime's database is looked up at each call, not when the hooks are made, because
+    connectors are cached per thread and may outlive one runtime (tests).
+    """
+
+    def before_send() -> None:
+        slot = call_budgets.reserve(runtime().db, system_id, interval_seconds, now=clock())
+        wait = slot - clock()
+        if wait > 0:
+            sleep(wait)
+
+    def on_rate_limited(retry_after: float | None) -> None:
+        # The remote refused anyway (another client on the agreement, a tighter limit than
+        # configured): nobody calls before it says, or one interval when it says nothing.
+        pause = retry_after if retry_after is not None else interval_seconds
+        call_budgets.push_back(runtime().db, system_id, clock() + pause)
+
+    return before_send, on_rate_limited
 
 
 def webhooks_for(cfg: ConnectionConfig) -> WebhookReceiver | None:

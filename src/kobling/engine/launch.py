@@ -18,7 +18,7 @@ from kobling.engine import (  # noqa: F401  (registers workflows)
     reconcile_schedule,
     transfer,
 )
-from kobling.engine.queues import register_queues
+from kobling.engine.queues import WORK_QUEUE, register_queues
 from kobling.engine.runtime import APPLICATION_VERSION, Runtime
 from kobling.store import repository as repo
 
@@ -66,10 +66,17 @@ def dbos_config(rt: Runtime) -> DBOSConfig:
     return config
 
 
-def start_engine(rt: Runtime, *, schedules: bool = True) -> None:
-    """Launch DBOS (recovering this executor's unfinished workflows) and apply schedules."""
+def start_engine(rt: Runtime, *, schedules: bool = True, worker: bool = True) -> None:
+    """Launch DBOS (recovering this executor's unfinished workflows) and apply schedules.
+
+    ``worker=False`` launches DBOS only to enqueue: the process dequeues nothing (polls,
+    intakes, transfers and schedules run in ``kobling worker`` processes), as
+    ``kobling run --no-worker`` does to serve the dashboard and webhooks on its own.
+    """
     set_default_timeout(rt.tuning.http_timeout)
     DBOS(config=dbos_config(rt))
+    if not worker:
+        DBOS.listen_queues([])
     DBOS.launch()
     register_queues()
     rt.launched = True
@@ -88,6 +95,7 @@ def apply_poll_schedules(rt: Runtime) -> None:
                 "workflow_fn": polling.poll_connection,
                 "schedule": rt.tuning.poll_cron,
                 "context": {"connection_id": connection_id},
+                "queue_name": WORK_QUEUE,
             }
         )
     entries.append(
@@ -96,6 +104,7 @@ def apply_poll_schedules(rt: Runtime) -> None:
             "workflow_fn": notifications.notifications_workflow,
             "schedule": notifications.NOTIFICATIONS_CRON,
             "context": {},
+            "queue_name": WORK_QUEUE,
         }
     )
     entries.append(
@@ -104,6 +113,7 @@ def apply_poll_schedules(rt: Runtime) -> None:
             "workflow_fn": reconcile_schedule.reconciliation_workflow,
             "schedule": reconcile_schedule.RECONCILE_CRON,
             "context": {},
+            "queue_name": WORK_QUEUE,
         }
     )
     DBOS.apply_schedules(entries)

@@ -18,6 +18,7 @@ from dbos import DBOS
 from kobling.domain.serialize import to_jsonable
 from kobling.engine.connectors import connection, registrar_for, source_for
 from kobling.engine.intake import start_intake
+from kobling.engine.queues import WORK_QUEUE, queue
 from kobling.engine.retry import with_retries
 from kobling.engine.runtime import runtime
 from kobling.errors import PermanentError, TransientError
@@ -165,3 +166,9 @@ def poll_connection(scheduled_time: datetime, context: Any) -> dict[str, Any]:
 def poll_now(connection_id: int) -> dict[str, Any]:
     """An immediate poll, outside the schedule."""
     return poll_once(connection_id)
+
+
+def request_poll(connection_id: int) -> str:
+    """Queue a poll of a connection for any worker; returns its workflow id."""
+    handle = queue(WORK_QUEUE).enqueue(poll_now, connection_id)
+    return handle.get_workflow_id()

@@ -9,6 +9,10 @@ from kobling.engine.connectors import transfer_queue_name
 from kobling.engine.runtime import runtime
 
 INTAKE_QUEUE = "intake"
+# Polls, backfills, notification rounds and reconciliations: the scheduled and on-demand work
+# that is not a single order. On a queue of their own (not DBOS's internal one) so that a
+# process serving only the web (``kobling run --no-worker``) never runs them.
+WORK_QUEUE = "work"
 _queues: dict[str, Queue] = {}
 
 
@@ -17,6 +21,12 @@ def register_queues() -> None:
     _queues[INTAKE_QUEUE] = DBOS.register_queue(
         INTAKE_QUEUE,
         worker_concurrency=tuning.intake_concurrency,
+        polling_interval_sec=tuning.queue_polling_interval,
+        on_conflict="always_update",
+    )
+    _queues[WORK_QUEUE] = DBOS.register_queue(
+        WORK_QUEUE,
+        worker_concurrency=tuning.work_concurrency,
         polling_interval_sec=tuning.queue_polling_interval,
         on_conflict="always_update",
     )
@@ -34,6 +44,15 @@ def register_queues() -> None:
             polling_interval_sec=tuning.queue_polling_interval,
             on_conflict="always_update",
         )
+
+
+def queue_names() -> list[str]:
+    """Every queue a worker listens to (the transfer queues of all invoice targets)."""
+    names = [INTAKE_QUEUE, WORK_QUEUE]
+    for spec in registry.all_specs():
+        if "invoice_target" in spec.capabilities:
+            names.append(transfer_queue_name(spec.kind))
+    return names
 
 
 def queue(name: str) -> Queue:

@@ -7,9 +7,11 @@ runtime once (``kobling run``, ``kobling demo``, a test fixture) and launches DB
 
 from __future__ import annotations
 
+import json
 import os
 import socket
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from kobling import __version__
@@ -41,6 +43,8 @@ class EngineTuning:
     scheduler_interval: float = 30.0
     queue_polling_interval: float = 1.0
     intake_concurrency: int = 8
+    # Polls, backfills, notification rounds and reconciliations running at once per worker.
+    work_concurrency: int = 4
     # A credit note whose invoice is still on its way checks every 30 s for up to a day.
     invoice_wait_interval: float = 30.0
     invoice_wait_checks: int = 2880
@@ -53,6 +57,38 @@ class EngineTuning:
     unreachable_alert_minutes: float = 15.0
     # The daily reconciliation reads this many days, up to yesterday.
     reconcile_days: int = 30
+
+
+TUNING_ENV = "KOBLING_TUNING"
+
+
+def tuning_from_env(environ: Mapping[str, str] | None = None) -> EngineTuning:
+    """The defaults, with the overrides in ``KOBLING_TUNING`` (a JSON object of field values).
+
+    Meant for tests, the chaos run and benchmarks, which start worker processes that must poll
+    every few seconds instead of every 5 minutes, e.g.
+    ``KOBLING_TUNING='{"poll_cron": "*/2 * * * * *", "backoff_base": 0.2}'``.
+    """
+    text = (environ if environ is not None else os.environ).get(TUNING_ENV, "").strip()
+    if not text:
+        return EngineTuning()
+    try:
+        overrides = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(
+            f"{TUNING_ENV} is not valid JSON ({exc.msg}): write an object such as "
+            '{"poll_cron": "*/2 * * * * *"}'
+        ) from None
+    known = {f.name: f for f in fields(EngineTuning)}
+    if not isinstance(overrides, dict) or set(overrides) - set(known):
+        unknown = sorted(set(overrides) - set(known)) if isinstance(overrides, dict) else []
+        raise ValueError(
+            f"{TUNING_ENV} must be a JSON object of tuning fields; unknown: "
+            f"{', '.join(unknown) or 'not an object'}. Known fields: {', '.join(known)}"
+        )
+    defaults = EngineTuning()
+    typed = {name: type(getattr(defaults, name))(value) for name, value in overrides.items()}
+    return replace(defaults, **typed)
 
 
 @dataclass
@@ -112,7 +148,7 @@ def configure(
         box=CredentialBox(load_or_create_key(data_dir)),
         executor_id=executor_id or default_executor_id(data_dir),
         public_url=public_url,
-        tuning=tuning or EngineTuning(),
+        tuning=tuning or tuning_from_env(),
         smtp=smtp or SmtpSettings.from_env(os.environ),
     )
     return _current

@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     ForeignKey,
@@ -285,7 +286,9 @@ class SystemCheck(Base):
     """The latest "test connection" of a system: one cheap authenticated read."""
 
     __tablename__ = "system_checks"
-    system_id: Mapped[int] = mapped_column(ForeignKey("systems.id"), primary_key=True)
+    system_id: Mapped[int] = mapped_column(
+        ForeignKey("systems.id"), primary_key=True, autoincrement=False
+    )
     ok: Mapped[bool] = mapped_column(Boolean)
     code: Mapped[str] = mapped_column(String(40), default="")
     detail: Mapped[str] = mapped_column(Text, default="")
@@ -399,3 +402,18 @@ class ReconciliationRun(Base):
     report: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     error: Mapped[str] = mapped_column(Text, default="")
     ran_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class CallBudget(Base):
+    """The next free moment to call one target system, shared by every worker process.
+
+    A "next free slot" (GCRA) limiter: each call takes the slot ``max(now, next_slot)`` and moves
+    ``next_slot`` one interval on, in one atomic UPDATE (see :mod:`kobling.store.call_budgets`).
+    Microseconds since the Unix epoch, as an integer, so the spacing never drifts by rounding.
+    """
+
+    __tablename__ = "call_budgets"
+    system_id: Mapped[int] = mapped_column(
+        ForeignKey("systems.id"), primary_key=True, autoincrement=False
+    )
+    next_slot_us: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -137,10 +137,8 @@ async def connection_action(
 async def _poll(found: Connection) -> str:
     if not runtime().launched:
         return "The engine is not running in this process: start Kobling with `kobling run`."
-    from dbos import DBOS  # the engine's entry point; imported where it is used
-
-    handle = await run_in_threadpool(DBOS.start_workflow, polling.poll_now, found.id)
-    return f"Poll of {found.name} started (workflow {handle.get_workflow_id()})."
+    workflow_id = await run_in_threadpool(polling.request_poll, found.id)
+    return f"Poll of {found.name} queued (workflow {workflow_id})."
 
 
 async def _reregister(found: Connection) -> str:

@@ -25,7 +25,9 @@ What it deliberately does not do:
 For fault tests a :class:`FaultInjector` makes requests fail the way networks and servers do:
 ``error500`` (nothing written), ``timeout`` (sleep, then 504, nothing written),
 ``lost_response`` (the write happens, the client gets a 500: the classic source of duplicates,
-see ARCHITECTURE.md) and ``rate_limit`` (429 with ``Retry-After``, nothing written).
+see ARCHITECTURE.md) and ``rate_limit`` (429 with ``Retry-After``, nothing written). A standing
+limit of calls per agreement (:meth:`EconomicSandbox.limit_calls`, a test device: real
+e-conomic has only a daily fair-use budget, §11) lets benchmarks show that Kobling paces itself.
 
 The app is served by uvicorn in a background thread while tests inspect the state from another
 thread, so all state lives behind one ``threading.Lock``; nothing awaits while holding it.
@@ -78,6 +80,7 @@ from kobling.connectors.economic.sandbox_journals import (
 from kobling.connectors.economic.sandbox_journals import (
     payments_for_invoice as _payments_for_invoice,
 )
+from kobling.connectors.economic.sandbox_rate_limit import SlidingWindowLimit
 from kobling.connectors.economic.sandbox_spec import (
     E_BARRED,
     E_DOES_NOT_EXIST,
@@ -316,18 +319,22 @@ class FaultInjector:
         return self._random.choice(self._kinds)
 
 
+def _too_many_requests(retry_after: int) -> ApiError:
+    return ApiError(
+        429,
+        "Too many requests.",
+        "Slow down and retry after the number of seconds in Retry-After.",
+        headers={"Retry-After": str(retry_after)},
+    )
+
+
 async def _fault_response(fault: _Fault) -> Response:
     """The answer of a fault injected before any write."""
     if fault.kind == "timeout":
         await asyncio.sleep(fault.delay)
         return ApiError(504, "Gateway timeout.", "The request timed out; try again.").response()
     if fault.kind == "rate_limit":
-        return ApiError(
-            429,
-            "Too many requests.",
-            "Slow down and retry after the number of seconds in Retry-After.",
-            headers={"Retry-After": str(fault.retry_after)},
-        ).response()
+        return _too_many_requests(fault.retry_after).response()
     return _server_error().response()
 
 
@@ -574,6 +581,7 @@ class EconomicSandbox:
         self.base_currency = base_currency
         self.catalog = SpecCatalog.load(spec_path)
         self.faults = FaultInjector()
+        self._call_limit = SlidingWindowLimit()
         self.requests: list[tuple[str, str, int]] = []
         self._listeners: list[Callable[[str, str, int], None]] = []
         self._added_groups: dict[int, tuple[str, Decimal]] = {}
@@ -648,8 +656,24 @@ class EconomicSandbox:
             else:
                 product.pop("barred", None)
 
+    def limit_calls(self, calls: int | None, period: float = 60.0) -> None:
+        """Answer 429 (with ``Retry-After``, nothing done) to a request beyond ``calls`` in the
+        last ``period`` seconds of its agreement; ``None`` or 0 switches the limit off.
+
+        A test device: real e-conomic has no per-second limit and no rate-limit headers, only a
+        fair-use budget of 50,000 calls per agreement per 24 hours (fact sheet §11). See
+        :mod:`kobling.connectors.economic.sandbox_rate_limit`.
+        """
+        self._call_limit.configure(calls, period)
+
+    @property
+    def rate_limited(self) -> int:
+        """How many requests the standing limit of :meth:`limit_calls` refused with 429."""
+        return self._call_limit.rate_limited
+
     def reset(self) -> None:
-        """Back to the seeded agreement: no customers, products or invoices, no faults, no log.
+        """Back to the seeded agreement: no customers, products or invoices, no faults, no call
+        limit, no log.
 
         Listeners stay registered (they are wiring, not state).
         """
@@ -658,6 +682,7 @@ class EconomicSandbox:
             self.requests.clear()
         self.faults.clear()
         self.faults.injected.clear()
+        self._call_limit.reset()
 
     def _snapshot(self, kind_name: str) -> list[dict[str, Any]]:
         with self._lock:
@@ -694,6 +719,9 @@ class EconomicSandbox:
 
     async def _respond(self, request: Request, method: str, path: str, raw_query: str) -> Response:
         self._authorize(request)
+        wait = self._call_limit.admit(request.headers.get("x-agreementgranttoken", ""))
+        if wait is not None:
+            return _too_many_requests(wait).response()
         fault = self.faults.draw(method, path)
         if fault is not None and fault.kind != "lost_response":
             return await _fault_response(fault)

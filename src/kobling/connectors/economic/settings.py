@@ -81,3 +81,10 @@ class EconomicTargetSettings(BaseModel):
     )
     seller_country: str = Field(default="DK", pattern="^[A-Z]{2}$")
     base_currency: str = Field(default="DKK", pattern="^[A-Z]{3}$")
+    calls_per_minute: int | None = Field(
+        default=None,
+        ge=1,
+        description="At most this many calls a minute to the agreement, shared by every "
+        "worker (empty: no limit). e-conomic publishes no per-minute limit, only fair use of "
+        "50,000 calls a day per agreement",
+    )

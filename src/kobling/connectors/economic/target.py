@@ -20,6 +20,7 @@ from kobling.connectors.base import CustomerResult, TargetDocument, TargetDocume
 from kobling.connectors.economic.client import EconomicClient
 from kobling.connectors.economic.escaping import escape_self_link_id
 from kobling.connectors.economic.settings import EconomicCredentials, EconomicTargetSettings
+from kobling.connectors.http import BeforeSend, OnRateLimited
 from kobling.errors import PermanentError, StaleReference
 
 UPDATABLE = ("name", "email", "address", "zip", "city", "country", "telephoneAndFaxNumber")
@@ -110,6 +111,17 @@ class EconomicTarget:
             creds.app_secret_token.get_secret_value(),
             creds.agreement_grant_token.get_secret_value(),
         )
+
+    # -- pacing (kobling.connectors.http.CallLimitable) -----------------------------------
+
+    @property
+    def calls_per_minute(self) -> int | None:
+        return self.settings.calls_per_minute
+
+    def limit_calls(self, before_send: BeforeSend, on_rate_limited: OnRateLimited) -> None:
+        """Pace every call of this target through a limiter the engine shares across workers."""
+        self.client.http.before_send = before_send
+        self.client.http.on_rate_limited = on_rate_limited
 
     # -- documents ------------------------------------------------------------------------
 
