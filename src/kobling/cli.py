@@ -15,6 +15,7 @@ from typing import Annotated, Any
 import typer
 
 from kobling.backfill_cli import backfill
+from kobling.chaos.cli import chaos as chaos_command
 from kobling.cli_options import DataDir
 from kobling.connectors.tryton.cli import tryton_app
 from kobling.domain.serialize import to_jsonable
@@ -38,6 +39,7 @@ app.add_typer(plan_app, name="plan")
 app.command("backfill")(backfill)
 app.command("reconcile")(reconcile_command)
 app.command("worker")(worker_command)
+app.command("chaos")(chaos_command)
 
 
 @app.command()

@@ -9,6 +9,7 @@ starts again.
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 from pathlib import Path
@@ -35,7 +36,9 @@ def worker(data_dir: DataDir = Path("var"), executor_id: ExecutorId = None) -> N
     from kobling.engine.runtime import configure
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    rt = configure(data_dir, executor_id=executor_id or None)
+    # Webhooks are registered by workers, pointing at the web process's public address.
+    public_url = os.environ.get("KOBLING_PUBLIC_URL", "http://127.0.0.1:8000")
+    rt = configure(data_dir, executor_id=executor_id or None, public_url=public_url)
     stop = threading.Event()
 
     def _stop(_signum: int, _frame: Any) -> None:

@@ -80,6 +80,10 @@ def target_for(cfg: ConnectionConfig) -> InvoiceTarget:
 CALL_HEADROOM = 0.02
 
 
+# How often a caller that missed its slot takes a fresh one before it sends regardless.
+LATE_RESERVATIONS = 3
+
+
 def call_interval(calls_per_minute: int) -> float:
     """Seconds between two calls to a system allowed ``calls_per_minute`` calls a minute."""
     if calls_per_minute < 1:
@@ -105,15 +109,24 @@ def call_budget_hooks(
     """``HttpClient`` hooks that space calls to one system ``interval_seconds`` apart across
     every thread and process sharing the database (:mod:`kobling.store.call_budgets`).
 
+    A caller that finds itself more than half an interval past its slot (it waited for a
+    database lock, or its process stalled) does not send: callers whose slots passed meanwhile
+    would all go at once, a burst the remote counts. It takes a fresh slot instead (the missed
+    one stays unused, which is always safe), at most :data:`LATE_RESERVATIONS` times.
+
     The runtime's database is looked up at each call, not when the hooks are made, because
     connectors are cached per thread and may outlive one runtime (tests).
     """
+    tolerance = interval_seconds / 2
 
     def before_send() -> None:
-        slot = call_budgets.reserve(runtime().db, system_id, interval_seconds, now=clock())
-        wait = slot - clock()
-        if wait > 0:
-            sleep(wait)
+        for _ in range(LATE_RESERVATIONS):
+            slot = call_budgets.reserve(runtime().db, system_id, interval_seconds, now=clock())
+            wait = slot - clock()
+            if wait > 0:
+                sleep(wait)
+            if clock() - slot <= tolerance:
+                return
 
     def on_rate_limited(retry_after: float | None) -> None:
         # The remote refused anyway (another client on the agreement, a tighter limit than

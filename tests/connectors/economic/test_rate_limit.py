@@ -20,12 +20,13 @@ from kobling.connectors.economic.sandbox_rate_limit import SlidingWindowLimit
 from kobling.connectors.economic.target import EconomicTarget
 from kobling.connectors.http import HttpClient, RetryPolicy
 from kobling.connectors.jsonutil import loads
-from kobling.engine.connectors import call_budget_hooks, call_interval
+from kobling.engine.connectors import call_budget_hooks, call_interval, target_for
 from kobling.errors import TransientError
 from kobling.store import call_budgets
 from kobling.store import repository as repo
 from kobling.store.crypto import CredentialBox
 from kobling.store.database import Database
+from kobling.store.repository import ConnectionConfig, SystemConfig
 from kobling.web.server import BackgroundServer, serve_in_thread
 
 AUTH = {
@@ -172,11 +173,12 @@ def test_paced_clients_make_12_calls_under_a_5_per_second_limit_without_a_429(
     # call_budget_hooks reads the database from the runtime at each call.
     monkeypatch.setattr("kobling.engine.connectors.runtime", lambda: _Runtime(db))
     sim.limit_calls(5, period=1.0)
-    # 240 calls a minute: one call every 0.25 s, plus 2 % headroom = 0.255 s. The 6th call is
-    # 5 × 0.255 = 1.275 s after the 1st, so at most 5 fall in any 1.0 s, with 0.275 s to spare
-    # for a slow thread (300 a minute would leave 20 ms: too tight on a busy test machine).
-    interval = call_interval(240)
-    assert interval == pytest.approx(0.255)
+    # 200 calls a minute: one call every 0.3 s, plus 2 % headroom = 0.306 s. The 6th call is
+    # 5 × 0.306 = 1.53 s after the 1st, so at most 5 fall in any 1.0 s, with 0.53 s to spare
+    # for a thread or the server being slow on a busy test machine (300 a minute, 0.204 s,
+    # would leave 20 ms: enough for the network, not for a test process short of CPU).
+    interval = call_interval(200)
+    assert interval == pytest.approx(0.306)
     before_send, on_rate_limited = call_budget_hooks(system, interval)
     rate_limited: list[float | None] = []
 
@@ -215,10 +217,11 @@ def test_paced_clients_make_12_calls_under_a_5_per_second_limit_without_a_429(
     assert statuses == [200] * 12
     assert sim.rate_limited == 0 and rate_limited == []
     assert [status for _, _, status in sim.requests] == [200] * 12
-    # 12 slots taken, 0.255 s apart: the next free one is 12 intervals after the first.
+    # 12 slots taken, 0.306 s apart: the next free one is 12 intervals after the first (a
+    # caller late for its slot takes another, so allow a little more).
     following = call_budgets.next_slot(db, system)
     assert following is not None
-    assert 12 * interval - 1e-6 <= following - started <= 12 * interval + 0.5
+    assert 12 * interval - 1e-6 <= following - started <= 12 * interval + 1.0
 
 
 def test_without_pacing_the_same_calls_run_into_the_limit(
@@ -284,6 +287,78 @@ def test_the_economic_target_takes_the_hooks_from_the_engine(
     target.close()
     assert sent == ["before"]
     assert EconomicTarget(url, CREDENTIALS, {}).calls_per_minute is None
+
+
+def _config(system: int, url: str, target_settings: dict[str, object]) -> ConnectionConfig:
+    ledger = SystemConfig(system, "economic", "Ledger", url, CREDENTIALS, {})
+    shop = SystemConfig(system + 1000, "woocommerce", "Shop", "https://shop.example/", {}, {})
+    return ConnectionConfig(
+        id=1,
+        name="orders",
+        integration_id=1,
+        integration_active=True,
+        active=True,
+        entity="order",
+        action="invoice",
+        start_date=None,
+        activated_at=None,
+        settings={"target": target_settings},
+        source=shop,
+        target=ledger,
+    )
+
+
+def test_the_engine_paces_an_economic_target_with_calls_per_minute_through_its_system(
+    sandbox: tuple[EconomicSandbox, str],
+    db_and_system: tuple[Database, int],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sim, url = sandbox
+    db, system = db_and_system
+    monkeypatch.setattr("kobling.engine.connectors.runtime", lambda: _Runtime(db))
+    # A connector cache of this test's own, so its targets do not outlive it.
+    monkeypatch.setattr("kobling.engine.connectors._local", threading.local())
+    unpaced = target_for(_config(system, url, {}))
+    assert isinstance(unpaced, EconomicTarget)
+    assert unpaced.client.http.before_send is None
+    unpaced.client.get("self")
+    assert call_budgets.next_slot(db, system) is None
+
+    paced = target_for(_config(system, url, {"calls_per_minute": 600}))
+    assert isinstance(paced, EconomicTarget) and paced is not unpaced
+    started = time.time()
+    paced.client.get("self")
+    paced.client.get("self")
+    # 600 a minute: 0.1 s + 2 % = 0.102 s apart; two calls took two slots from ~now.
+    following = call_budgets.next_slot(db, system)
+    assert following is not None
+    assert 2 * 0.102 - 1e-6 <= following - started <= 2 * 0.102 + 0.5
+    assert sim.rate_limited == 0
+    unpaced.close()
+    paced.close()
+
+
+def test_a_caller_late_for_its_slot_takes_a_fresh_one(
+    db_and_system: tuple[Database, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db, system = db_and_system
+    monkeypatch.setattr("kobling.engine.connectors.runtime", lambda: _Runtime(db))
+    now = [1_000.0]
+    slept: list[float] = []
+    stalls = [2.0]  # the first sleep overruns by 2 s (a stalled process, a database lock)
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds + (stalls.pop() if stalls else 0.0)
+
+    before_send, _ = call_budget_hooks(system, 1.0, clock=lambda: now[0], sleep=sleep)
+    before_send()  # slot 1000.0, on time
+    assert slept == [] and now[0] == 1_000.0
+    before_send()  # slot 1001.0; woke at 1003.0, 2 s late (> 0.5 s): fresh slot 1003.0
+    assert slept == [1.0] and now[0] == 1_003.0
+    assert call_budgets.next_slot(db, system) == 1_004.0
+    before_send()  # slot 1004.0, slept 1 s, on time
+    assert slept == [1.0, 1.0] and now[0] == 1_004.0
 
 
 class _Runtime:
