@@ -13,7 +13,7 @@ from kobling.connectors import registry
 from kobling.connectors.base import InvoiceTarget, OrderSource, WebhookReceiver, WebhookRegistrar
 from kobling.connectors.http import BeforeSend, CallLimitable, OnRateLimited
 from kobling.engine.runtime import runtime
-from kobling.errors import PermanentError
+from kobling.errors import PermanentError, TransientError
 from kobling.store import call_budgets
 from kobling.store.repository import ConnectionConfig, SystemConfig, load_connection
 
@@ -82,6 +82,11 @@ CALL_HEADROOM = 0.02
 
 # How often a caller that missed its slot takes a fresh one before it sends regardless.
 LATE_RESERVATIONS = 3
+# A slot further ahead than this (a long Retry-After pushed the budget back) is not waited for
+# in a worker thread: the step fails as transient and the engine's durable back-off waits, as
+# the HTTP layer does with a long Retry-After. At least a few intervals, so that ordinary
+# pacing at a low rate never gets there.
+MAX_SLOT_WAIT = 30.0
 
 
 def call_interval(calls_per_minute: int) -> float:
@@ -118,11 +123,19 @@ def call_budget_hooks(
     connectors are cached per thread and may outlive one runtime (tests).
     """
     tolerance = interval_seconds / 2
+    max_wait = max(MAX_SLOT_WAIT, 4 * interval_seconds)
 
     def before_send() -> None:
         for _ in range(LATE_RESERVATIONS):
             slot = call_budgets.reserve(runtime().db, system_id, interval_seconds, now=clock())
             wait = slot - clock()
+            if wait > max_wait:
+                raise TransientError(
+                    f"calls to this system are paused for {wait:.0f} seconds",
+                    "nothing to do: the system asked Kobling to wait; Kobling retries by itself",
+                    code="paced",
+                    retry_after=wait,
+                )
             if wait > 0:
                 sleep(wait)
             if clock() - slot <= tolerance:

@@ -361,6 +361,28 @@ def test_a_caller_late_for_its_slot_takes_a_fresh_one(
     assert slept == [1.0, 1.0] and now[0] == 1_004.0
 
 
+def test_a_long_push_back_is_waited_out_by_the_engine_not_in_the_thread(
+    db_and_system: tuple[Database, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db, system = db_and_system
+    monkeypatch.setattr("kobling.engine.connectors.runtime", lambda: _Runtime(db))
+    now = [1_000.0]
+    slept: list[float] = []
+    before_send, on_rate_limited = call_budget_hooks(
+        system, 1.0, clock=lambda: now[0], sleep=slept.append
+    )
+    on_rate_limited(3600.0)  # a 429 with Retry-After: 3600
+    with pytest.raises(TransientError) as caught:
+        before_send()
+    assert caught.value.retry_after == pytest.approx(3600.0)
+    assert caught.value.code == "paced" and slept == []
+    # Within 30 s it is slept through: Retry-After 20 at 5000 → the slot is 5020.
+    now[0] = 5_000.0
+    on_rate_limited(20.0)
+    before_send()
+    assert slept == [20.0]
+
+
 class _Runtime:
     def __init__(self, db: Database) -> None:
         self.db = db
