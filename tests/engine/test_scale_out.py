@@ -1,0 +1,208 @@
+"""Three `kobling worker` processes and one `kobling run --no-worker` on one PostgreSQL.
+
+The load spreads over the workers; a worker killed with SIGKILL while it holds workflows gets
+them back when it starts again under the same executor id, and the web process runs none.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from kobling.chaos.processes import Process
+from kobling.demo import check_ledger, economic_documents
+from kobling.engine import runtime as runtime_module
+from kobling.engine.runtime import TUNING_ENV, configure
+from kobling.sandbox import Sandboxes, create_sandbox_integration, make_sandboxes, sandbox_app
+from kobling.store import repository as repo
+from kobling.store.database import Database
+from kobling.web.server import free_port, serve_in_thread
+from tests.support.postgres import fresh_postgres_database
+
+pytestmark = [pytest.mark.slow, pytest.mark.postgres]
+
+ORDERS = 60
+TUNING = {
+    "poll_cron": "*/2 * * * * *",
+    "scheduler_interval": 1.0,
+    "queue_polling_interval": 0.2,
+    "backoff_base": 0.2,
+    "backoff_max": 2.0,
+    "http_timeout": 5.0,
+}
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    base = os.environ.get("KOBLING_TEST_DATABASE_URL")
+    if not base:
+        pytest.skip("needs PostgreSQL (KOBLING_TEST_DATABASE_URL; `make test` starts one)")
+    with fresh_postgres_database(base) as url:
+        yield url
+
+
+@pytest.fixture
+def sandboxes() -> Iterator[Sandboxes]:
+    port = free_port()
+    boxes = make_sandboxes(f"http://127.0.0.1:{port}")
+    server = serve_in_thread(sandbox_app(boxes), port=port)
+    yield boxes
+    server.stop()
+    boxes.close()
+
+
+def executors_of(url: str, status: str) -> Counter[str]:
+    """DBOS's own record: which executor holds or ran how many workflows in ``status``."""
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                sa.text(
+                    "SELECT executor_id, count(*) FROM dbos.workflow_status "
+                    "WHERE status = :status GROUP BY executor_id"
+                ),
+                {"status": status},
+            )
+            return Counter({str(executor): int(n) for executor, n in rows})
+    finally:
+        engine.dispose()
+
+
+def pending_ids(url: str, executor: str) -> set[str]:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                sa.text(
+                    "SELECT workflow_uuid FROM dbos.workflow_status "
+                    "WHERE status = 'PENDING' AND executor_id = :executor"
+                ),
+                {"executor": executor},
+            )
+            return {str(r[0]) for r in rows}
+    finally:
+        engine.dispose()
+
+
+def statuses(url: str, ids: set[str]) -> dict[str, str]:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                sa.text(
+                    "SELECT workflow_uuid, status FROM dbos.workflow_status "
+                    "WHERE workflow_uuid = ANY(:ids)"
+                ),
+                {"ids": list(ids)},
+            )
+            return {str(w): str(s) for w, s in rows}
+    finally:
+        engine.dispose()
+
+
+def wait(condition: object, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if callable(condition) and condition():
+            return
+        time.sleep(0.25)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def test_three_workers_share_the_load_and_a_killed_one_recovers_its_work(
+    tmp_path: Path, postgres_url: str, sandboxes: Sandboxes
+) -> None:
+    data_dir = tmp_path / "data"
+    rt = configure(data_dir, database=postgres_url, executor_id="test-conductor")
+    connection_id = create_sandbox_integration(
+        rt, sandboxes, start_date=datetime.now(UTC) - timedelta(hours=1), use_webhooks=True
+    )
+    port = free_port()
+    env = {
+        **os.environ,
+        "KOBLING_DATA_DIR": str(data_dir),
+        "KOBLING_DATABASE_URL": postgres_url,
+        "KOBLING_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        TUNING_ENV: json.dumps(TUNING),
+    }
+    web = Process(
+        "web",
+        ["run", "--no-sandbox", "--no-worker", "--port", str(port)],
+        env | {"KOBLING_EXECUTOR_ID": "web"},
+        tmp_path / "web.log",
+        f"http://127.0.0.1:{port}/healthz",
+    )
+    workers = [
+        Process(f"w{n}", ["worker"], env | {"KOBLING_EXECUTOR_ID": f"w{n}"}, tmp_path / f"w{n}.log")
+        for n in (1, 2, 3)
+    ]
+    everyone = [web, *workers]
+    try:
+        for process in everyone:
+            process.start()
+        for process in everyone:
+            process.wait_ready()
+        now = datetime.now(UTC)
+        sandboxes.woo.generate_orders(
+            ORDERS,
+            start=now - timedelta(minutes=1),
+            end=now,
+            deliver_webhooks=True,
+            statuses={"processing": 1.0},
+        )
+        # Kill the first worker seen holding unfinished workflows, mid-flight. What it
+        # still holds once it is dead is stranded until it returns.
+        victim: Process | None = None
+        held: set[str] = set()
+        deadline = time.monotonic() + 120
+        while not held and time.monotonic() < deadline:
+            for worker in workers:
+                if pending_ids(postgres_url, worker.name):
+                    worker.kill()
+                    victim, held = worker, pending_ids(postgres_url, worker.name)
+                    if not held:  # it finished them just before the kill: try again
+                        worker.start()
+                        worker.wait_ready()
+                    break
+            time.sleep(0.05)
+        assert victim is not None and held, "no worker was killed holding a workflow"
+        # Nobody else takes a dead executor's workflows: they wait for its return.
+        time.sleep(3)
+        assert set(statuses(postgres_url, held).values()) == {"PENDING"}
+        victim.start()
+        victim.wait_ready()
+        wait(
+            lambda: (
+                repo.transfer_count(rt.db, connection_id) >= ORDERS
+                and repo.unsettled_count(rt.db, connection_id) == 0
+            ),
+            240,
+            "every order settled",
+        )
+        recovered = statuses(postgres_url, held)
+        assert set(recovered.values()) == {"SUCCESS"}, recovered
+    finally:
+        for process in everyone:
+            process.stop()
+        runtime_module.clear()
+
+    db = Database(postgres_url)
+    try:
+        assert repo.outcome_counts(db, connection_id) == {"done": ORDERS}
+    finally:
+        db.dispose()
+    ledger = check_ledger(sandboxes.woo, economic_documents(sandboxes.economic))
+    assert (ledger.documents, ledger.duplicates, ledger.totals_mismatched) == (ORDERS, 0, 0)
+    ran = executors_of(postgres_url, "SUCCESS")
+    # Spread: every worker finished workflows of its own; the web process none.
+    assert all(ran[w.name] > 0 for w in workers), ran
+    assert ran["web"] == 0, ran
+    assert victim.starts >= 2
