@@ -7,7 +7,7 @@ test ``if kind == "woocommerce"``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
@@ -125,11 +125,23 @@ class InvoiceTarget(Protocol):
 
     def ensure_customer(self, customer: PlannedCustomer) -> CustomerResult: ...
 
-    def ensure_products(self, plan: DocumentPlan) -> list[dict[str, Any]]: ...
+    def ensure_products(
+        self, plan: DocumentPlan, known: Collection[str] = ()
+    ) -> list[dict[str, Any]]:
+        """Find or create the plan's products, except the product numbers in ``known``."""
+        ...
 
-    def create_document(self, plan: DocumentPlan, customer_number: str) -> TargetDocument: ...
+    def create_document(
+        self, plan: DocumentPlan, customer_number: str, *, first_attempt: bool = False
+    ) -> TargetDocument:
+        """Create the draft. It is looked up by reference first, unless ``first_attempt``
+        says no earlier attempt of this transfer can have created it."""
+        ...
 
-    def book(self, document: TargetDocument) -> TargetDocument: ...
+    def book(self, document: TargetDocument, *, first_attempt: bool = False) -> TargetDocument:
+        """Book a draft (checking first whether an earlier attempt did, unless
+        ``first_attempt``)."""
+        ...
 
     def update_document(
         self, document_id: str, plan: DocumentPlan, customer_number: str
@@ -147,8 +159,11 @@ class InvoiceTarget(Protocol):
         """Delete a draft that was not booked."""
         ...
 
-    def register_payment(self, document: TargetDocument, payment: PlannedPayment) -> dict[str, Any]:
-        """Record a payment against a booked invoice, once (looked up before it is created)."""
+    def register_payment(
+        self, document: TargetDocument, payment: PlannedPayment, *, first_attempt: bool = False
+    ) -> dict[str, Any]:
+        """Record a payment against a booked invoice, once (looked up before it is created,
+        unless ``first_attempt``)."""
         ...
 
     def documents_between(self, start: date, end: date) -> list[TargetDocumentSummary]:

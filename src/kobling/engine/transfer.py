@@ -7,8 +7,9 @@
 this one only for an eligible order; see docs/architecture.md for why.)
 
 The workflow id is the transfer key, so the same order can start it only once. Steps that
-write to the target look up before they create, so a step that runs again after a crash or a
-lost response finds its own earlier work.
+write to the target record the attempt before they send it; a step that runs again after a
+crash or a lost response finds that record and looks its earlier work up by reference before
+it creates anything (store/write_attempts.py).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from kobling.engine.runtime import runtime
 from kobling.engine.usage_limit import plan_limit_step
 from kobling.errors import PermanentError, StaleReference, TransientError
 from kobling.store import repository as repo
+from kobling.store import write_attempts
 
 
 def snapshot(key: str, stage: str, data: Any) -> None:
@@ -152,15 +154,46 @@ def forget_customer_step(key: str, connection_id: int, plan: DocumentPlan) -> No
 
 @DBOS.step()
 def products_step(key: str, connection_id: int, plan: DocumentPlan) -> None:
-    report = target_for(connection(connection_id)).ensure_products(plan)
-    snapshot(key, "products", {"products": report})
+    """Find or create the products; those found or created before are bound and cost no call."""
+    db, cfg = runtime().db, connection(connection_id)
+    known = [n for n in plan.product_numbers() if repo.get_binding(db, cfg.target.id, "product", n)]
+    report = target_for(cfg).ensure_products(plan, known)
+    for item in report:
+        if item.get("action") in ("found", "created"):
+            number = str(item["productNumber"])
+            repo.put_binding(db, cfg.target.id, "product", number, number)
+    snapshot(key, "products", {"products": report, "bound": known})
+
+
+@DBOS.step()
+def forget_products_step(key: str, connection_id: int, plan: DocumentPlan) -> None:
+    cfg = connection(connection_id)
+    for number in plan.product_numbers():
+        repo.delete_binding(runtime().db, cfg.target.id, "product", number)
+    snapshot(
+        key,
+        "products",
+        {
+            "forgotten": plan.product_numbers(),
+            "why": "a bound product no longer exists in the target",
+        },
+    )
+
+
+@DBOS.step()
+def attempted_step(key: str) -> bool:
+    """Whether an earlier run of this transfer tried to write to the target."""
+    return write_attempts.attempted(runtime().db, key)
 
 
 @DBOS.step()
 def create_step(
     key: str, connection_id: int, plan: DocumentPlan, customer_number: str
 ) -> TargetDocument:
-    document = target_for(connection(connection_id)).create_document(plan, customer_number)
+    first = write_attempts.first_attempt(runtime().db, key, "create")
+    document = target_for(connection(connection_id)).create_document(
+        plan, customer_number, first_attempt=first
+    )
     repo.update_transfer(runtime().db, key, target_document_id=f"draft:{document.id}")
     snapshot(key, "document", {"document": document})
     return document
@@ -168,7 +201,8 @@ def create_step(
 
 @DBOS.step()
 def book_step(key: str, connection_id: int, document: TargetDocument) -> TargetDocument:
-    booked = target_for(connection(connection_id)).book(document)
+    first = write_attempts.first_attempt(runtime().db, key, "book")
+    booked = target_for(connection(connection_id)).book(document, first_attempt=first)
     repo.update_transfer(runtime().db, key, target_document_id=booked.id)
     snapshot(key, "booking", {"document": booked})
     return booked
@@ -208,25 +242,52 @@ def write_document(
     key: str, connection_id: int, plan: DocumentPlan, order: Order
 ) -> tuple[str, str]:
     """find by reference → customer → products → create → book; returns (document id, why)."""
+    document, why = _write(key, connection_id, plan, order)
+    return (document.id if document.state == "booked" else f"draft:{document.id}"), why
+
+
+def _write(
+    key: str, connection_id: int, plan: DocumentPlan, order: Order
+) -> tuple[TargetDocument, str]:
     noun = "credit note" if plan.kind == "credit_note" else "invoice"
-    found = with_retries(find_step, key, connection_id, plan.reference)
-    if found is not None and found.state == "booked":
-        return found.id, f"already in the target as {noun} {found.id} (found by reference)"
+    # Looked up by reference only when an earlier run of this transfer tried to write: the
+    # first run knows nothing of its own can exist yet (write attempts are recorded before
+    # the request is sent), which saves the lookups on nearly every transfer.
+    if attempted_step(key):
+        found = with_retries(find_step, key, connection_id, plan.reference)
+        if found is not None and found.state == "booked":
+            return found, f"already in the target as {noun} {found.id} (found by reference)"
     if plan.kind == "invoice":
         plan_limit_step(key, connection_id)
     customer_number = with_retries(customer_step, key, connection_id, plan)
     with_retries(products_step, key, connection_id, plan)
-    try:
-        document = with_retries(create_step, key, connection_id, plan, customer_number)
-    except StaleReference:
-        forget_customer_step(key, connection_id, plan)
-        customer_number = with_retries(customer_step, key, connection_id, plan)
-        document = with_retries(create_step, key, connection_id, plan, customer_number)
+    document = _create(key, connection_id, plan, customer_number)
     booking = booking_step(key, connection_id, order)
     if booking.book:
         document = with_retries(book_step, key, connection_id, document)
-        return document.id, f"booked as {noun} {document.id}"
-    return f"draft:{document.id}", f"created as draft {noun} {document.id} ({booking.reason})"
+        return document, f"booked as {noun} {document.id}"
+    return document, f"created as draft {noun} {document.id} ({booking.reason})"
+
+
+def _create(
+    key: str, connection_id: int, plan: DocumentPlan, customer_number: str
+) -> TargetDocument:
+    """Create the document; a bound customer or product the target lost is found or created
+    again (once per kind) before the transfer is held."""
+    renewed: set[str] = set()
+    while True:
+        try:
+            return with_retries(create_step, key, connection_id, plan, customer_number)
+        except StaleReference as stale:
+            if stale.kind in renewed:
+                raise
+            renewed.add(stale.kind)
+            if stale.kind == "product":
+                forget_products_step(key, connection_id, plan)
+                with_retries(products_step, key, connection_id, plan)
+            else:
+                forget_customer_step(key, connection_id, plan)
+                customer_number = with_retries(customer_step, key, connection_id, plan)
 
 
 def _deliver(key: str, connection_id: int, order: Order) -> tuple[str, str]:
@@ -234,17 +295,17 @@ def _deliver(key: str, connection_id: int, order: Order) -> tuple[str, str]:
     mapped = map_step(key, order)
     validate_step(key, mapped)
     plan = plan_step(key, connection_id, mapped)
-    document_id, reason = write_document(key, connection_id, plan, mapped)
-    if document_id.startswith("draft:"):
+    document, reason = _write(key, connection_id, plan, mapped)
+    if document.state != "booked":
         note_step(key, "payment", {"registered": False, "why": "the invoice is a draft"})
     else:
-        with_retries(payment_step, key, connection_id, document_id, mapped)
+        with_retries(payment_step, key, connection_id, document, mapped)
     note_step(key, "email", {"sent": False, "why": "invoice e-mail not configured"})
-    return document_id, reason
+    return (document.id if document.state == "booked" else f"draft:{document.id}"), reason
 
 
 @DBOS.step()
-def payment_step(key: str, connection_id: int, document_id: str, order: Order) -> None:
+def payment_step(key: str, connection_id: int, document: TargetDocument, order: Order) -> None:
     cfg = connection(connection_id)
     payment, why = plan_payment(
         order,
@@ -254,14 +315,8 @@ def payment_step(key: str, connection_id: int, document_id: str, order: Order) -
     if payment is None:
         snapshot(key, "payment", {"registered": False, "why": why})
         return
-    target = target_for(cfg)
-    found = target.find_document(order.number)
-    if found is None or found.id != document_id:
-        raise TransientError(
-            f"invoice {document_id} was not found again to register the payment",
-            "Kobling retries by itself",
-        )
-    result = target.register_payment(found, payment)
+    first = write_attempts.first_attempt(runtime().db, key, "payment")
+    result = target_for(cfg).register_payment(document, payment, first_attempt=first)
     snapshot(key, "payment", {"registered": True, "why": why, "payment": payment, **result})
 
 

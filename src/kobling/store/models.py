@@ -417,3 +417,18 @@ class CallBudget(Base):
         ForeignKey("systems.id"), primary_key=True, autoincrement=False
     )
     next_slot_us: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class WriteAttempt(Base):
+    """A write to a target that a transfer has tried at least once (document, booking, payment).
+
+    Recorded, and committed, before the request is sent. A step that finds its own record has
+    run before, so the outcome of that earlier request is uncertain (a lost response, a crash)
+    and it looks the document up by reference first; a step without one knows nothing can
+    exist yet and saves the lookup (docs/architecture.md, "Calls per order").
+    """
+
+    __tablename__ = "write_attempts"
+    transfer_key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    action: Mapped[str] = mapped_column(String(40), primary_key=True)
+    first_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)

@@ -7,7 +7,7 @@ response finds what the first run created instead of creating it twice (fact she
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import date
 from decimal import Decimal
 from typing import Any, Literal
@@ -151,8 +151,10 @@ class EconomicTarget:
                 found.append(_summary(invoice, str(invoice[number_key]), state))
         return found
 
-    def create_document(self, plan: DocumentPlan, customer_number: str) -> TargetDocument:
-        existing = self.find_document(plan.reference)
+    def create_document(
+        self, plan: DocumentPlan, customer_number: str, *, first_attempt: bool = False
+    ) -> TargetDocument:
+        existing = None if first_attempt else self.find_document(plan.reference)
         if existing is not None:
             return existing
         fit = Fitter()
@@ -166,6 +168,14 @@ class EconomicTarget:
                     "Kobling looks the customer up again by itself",
                     code="stale_customer",
                     kind="customer",
+                ) from exc
+            # E06000 on a line's product: a product Kobling had bound was deleted.
+            if "E06000" in exc.reason and "product" in exc.reason:
+                raise StaleReference(
+                    "a product of the order no longer exists in e-conomic",
+                    "Kobling looks the products up again by itself",
+                    code="stale_product",
+                    kind="product",
                 ) from exc
             raise
         if fit.cuts:
@@ -181,11 +191,11 @@ class EconomicTarget:
         response = self.client.http.request("GET", f"invoices/{kind}/{number}/pdf")
         return f"invoice-{number}.pdf", response.content
 
-    def book(self, document: TargetDocument) -> TargetDocument:
+    def book(self, document: TargetDocument, *, first_attempt: bool = False) -> TargetDocument:
         if document.state == "booked":
             return document
         reference = str(document.data.get("references", {}).get("other", ""))
-        if reference:
+        if reference and not first_attempt:
             current = self.find_document(reference)
             if current is not None and current.state == "booked":
                 return current
@@ -342,7 +352,9 @@ class EconomicTarget:
 
     # -- payments -------------------------------------------------------------------------
 
-    def register_payment(self, document: TargetDocument, payment: PlannedPayment) -> dict[str, Any]:
+    def register_payment(
+        self, document: TargetDocument, payment: PlannedPayment, *, first_attempt: bool = False
+    ) -> dict[str, Any]:
         """A customer-payment voucher in the configured journal (fact sheet §10).
 
         Vouchers stay unbooked until the bookkeeper books the journal; the invoice's remainder
@@ -359,7 +371,11 @@ class EconomicTarget:
                 code="payment_journal",
             )
         invoice = int(document.id)
-        for voucher in self.client.collection(f"journals/{journal}/vouchers"):
+        # The journal cannot be filtered by invoice, so this reads all of it: only after an
+        # attempt whose outcome is unknown.
+        for voucher in (
+            () if first_attempt else self.client.collection(f"journals/{journal}/vouchers")
+        ):
             for existing in voucher.get("entries", {}).get("customerPayments", []):
                 if existing.get("customerInvoice") == invoice:
                     return {"action": "found", "voucher": voucher.get("voucherNumber")}
@@ -466,9 +482,13 @@ class EconomicTarget:
 
     # -- products -------------------------------------------------------------------------
 
-    def ensure_products(self, plan: DocumentPlan) -> list[dict[str, Any]]:
+    def ensure_products(
+        self, plan: DocumentPlan, known: Collection[str] = ()
+    ) -> list[dict[str, Any]]:
         report: list[dict[str, Any]] = []
         for number in plan.product_numbers():
+            if number in known:
+                continue
             line = next(line for line in plan.lines if line.product_number == number)
             report.append(self._ensure_product(line))
         return report

@@ -25,7 +25,7 @@ Facts this rests on (docs/tryton.md, fact sheet apis/tryton.md):
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -169,8 +169,10 @@ class TrytonTarget:
     def _read(self, invoice_id: int) -> TargetDocument:
         return _document(self.client.read("account.invoice", invoice_id, fields=INVOICE_FIELDS))
 
-    def create_document(self, plan: DocumentPlan, customer_number: str) -> TargetDocument:
-        existing = self.find_document(plan.reference)
+    def create_document(
+        self, plan: DocumentPlan, customer_number: str, *, first_attempt: bool = False
+    ) -> TargetDocument:
+        existing = None if first_attempt else self.find_document(plan.reference)
         if existing is not None:
             return existing
         party = self._party(customer_number)
@@ -309,7 +311,8 @@ class TrytonTarget:
             document.id, document.state, document.gross, {**document.data, key: notes}
         )
 
-    def book(self, document: TargetDocument) -> TargetDocument:
+    def book(self, document: TargetDocument, *, first_attempt: bool = False) -> TargetDocument:
+        # Tryton's post wizard needs the invoice read anyway, so the state check stays.
         if document.state == "booked":
             return document
         invoice_id = int(document.data.get("id") or document.id)
@@ -553,7 +556,9 @@ class TrytonTarget:
 
     # -- payments -------------------------------------------------------------------------
 
-    def register_payment(self, document: TargetDocument, payment: PlannedPayment) -> dict[str, Any]:
+    def register_payment(
+        self, document: TargetDocument, payment: PlannedPayment, *, first_attempt: bool = False
+    ) -> dict[str, Any]:
         """Pay a posted invoice with Tryton's pay wizard, once (a paid invoice is left alone)."""
         invoice_id = int(document.data.get("id") or document.id)
         invoice = self.client.read(
@@ -744,9 +749,13 @@ class TrytonTarget:
 
     # -- products -------------------------------------------------------------------------
 
-    def ensure_products(self, plan: DocumentPlan) -> list[dict[str, Any]]:
+    def ensure_products(
+        self, plan: DocumentPlan, known: Collection[str] = ()
+    ) -> list[dict[str, Any]]:
         report: list[dict[str, Any]] = []
         for number in plan.product_numbers():
+            if number in known:
+                continue
             line = next(line for line in plan.lines if line.product_number == number)
             report.append(self._ensure_product(line))
         return report
