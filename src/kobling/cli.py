@@ -87,7 +87,7 @@ def _run(
 ) -> None:
     import uvicorn
 
-    from kobling.engine.launch import poll_now, start_engine, stop_engine
+    from kobling.engine.launch import ExecutorIdTaken, poll_now, start_engine, stop_engine
     from kobling.engine.polling import request_poll
     from kobling.engine.runtime import configure
     from kobling.sandbox import (
@@ -124,7 +124,13 @@ def _run(
         # the shop ping our /hooks URL) and the first poll can reach us.
         while not server.started and not server.should_exit:
             threading.Event().wait(0.05)
-        start_engine(rt, worker=worker)
+        try:
+            start_engine(rt, worker=worker, role="web+worker" if worker else "web")
+        except ExecutorIdTaken as taken:
+            typer.echo(f"kobling run: {taken}", err=True)
+            refused.append(taken)
+            server.should_exit = True
+            return
         for cid in repo.active_connection_ids(rt.db):
             try:
                 if worker:
@@ -137,6 +143,7 @@ def _run(
             feeder.start()
         typer.echo(f"Kobling is running: {public_url}")
 
+    refused: list[ExecutorIdTaken] = []
     threading.Thread(target=after_start, name="kobling-engine-start", daemon=True).start()
     try:
         server.run()
@@ -146,6 +153,8 @@ def _run(
         if sandboxes is not None:
             sandboxes.close()
         stop_engine(rt)
+    if refused:
+        raise typer.Exit(2)
 
 
 @app.command()

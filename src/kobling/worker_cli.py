@@ -32,7 +32,7 @@ ExecutorId = Annotated[
 
 def worker(data_dir: DataDir = Path("var"), executor_id: ExecutorId = None) -> None:
     """Run polls, intakes, transfers and schedules until stopped (SIGTERM or Ctrl-C)."""
-    from kobling.engine.launch import start_engine, stop_engine
+    from kobling.engine.launch import ExecutorIdTaken, start_engine, stop_engine
     from kobling.engine.runtime import configure
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
@@ -46,7 +46,11 @@ def worker(data_dir: DataDir = Path("var"), executor_id: ExecutorId = None) -> N
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    start_engine(rt)
+    try:
+        start_engine(rt, role="worker")
+    except ExecutorIdTaken as taken:
+        typer.echo(f"kobling worker: {taken}", err=True)
+        raise typer.Exit(2) from None
     typer.echo(f"Kobling worker {rt.executor_id} is running.")
     try:
         stop.wait()

@@ -150,6 +150,11 @@ def test_three_workers_share_the_load_and_a_killed_one_recovers_its_work(
             process.start()
         for process in everyone:
             process.wait_ready()
+        # A second process under a running worker's id is refused, with the fix.
+        twin = Process("twin", ["worker"], env | {"KOBLING_EXECUTOR_ID": "w1"}, tmp_path / "t.log")
+        twin.start()
+        assert twin.popen is not None and twin.popen.wait(timeout=60) == 2
+        assert "another process runs as executor id 'w1'" in twin.tail()
         now = datetime.now(UTC)
         sandboxes.woo.generate_orders(
             ORDERS,

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
+import socket
+import threading
 from typing import Any
 
 import sqlalchemy as sa
@@ -21,6 +24,7 @@ from kobling.engine import (  # noqa: F401  (registers workflows)
 from kobling.engine.queues import WORK_QUEUE, register_queues
 from kobling.engine.runtime import APPLICATION_VERSION, Runtime
 from kobling.store import repository as repo
+from kobling.store import workers
 
 log = logging.getLogger("kobling.engine")
 
@@ -66,13 +70,37 @@ def dbos_config(rt: Runtime) -> DBOSConfig:
     return config
 
 
-def start_engine(rt: Runtime, *, schedules: bool = True, worker: bool = True) -> None:
+class ExecutorIdTaken(RuntimeError):
+    """Another live process runs under this process's executor id."""
+
+
+def _claim_executor_id(rt: Runtime, role: str) -> None:
+    holder = workers.claim(rt.db, rt.executor_id, socket.gethostname(), os.getpid(), role)
+    if holder is not None:
+        raise ExecutorIdTaken(holder.explain())
+    stop = threading.Event()
+    rt.heartbeat = stop
+
+    def _beat() -> None:
+        while not stop.wait(workers.HEARTBEAT_SECONDS):
+            try:
+                workers.beat(rt.db, rt.executor_id, os.getpid())
+            except Exception as exc:  # the database may be restarting; beat again later
+                log.warning("heartbeat of %s failed: %s", rt.executor_id, exc)
+
+    threading.Thread(target=_beat, name="kobling-heartbeat", daemon=True).start()
+
+
+def start_engine(
+    rt: Runtime, *, schedules: bool = True, worker: bool = True, role: str = ""
+) -> None:
     """Launch DBOS (recovering this executor's unfinished workflows) and apply schedules.
 
     ``worker=False`` launches DBOS only to enqueue: the process dequeues nothing (polls,
     intakes, transfers and schedules run in ``kobling worker`` processes), as
     ``kobling run --no-worker`` does to serve the dashboard and webhooks on its own.
     """
+    _claim_executor_id(rt, role or ("worker" if worker else "web"))
     set_default_timeout(rt.tuning.http_timeout)
     DBOS(config=dbos_config(rt))
     if not worker:
@@ -131,3 +159,7 @@ def stop_engine(rt: Runtime) -> None:
     if rt.launched:
         DBOS.destroy(destroy_registry=False)
         rt.launched = False
+    if rt.heartbeat is not None:
+        rt.heartbeat.set()
+        rt.heartbeat = None
+        workers.release(rt.db, rt.executor_id, os.getpid())

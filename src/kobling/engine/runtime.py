@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -102,6 +103,8 @@ class Runtime:
     launched: bool = False
     # The mail server (KOBLING_SMTP_*); None: Kobling sends no e-mail.
     smtp: SmtpSettings | None = None
+    # Set while this process holds its executor id (see store/workers.py); set() stops beating.
+    heartbeat: threading.Event | None = None
 
     @property
     def dbos_url(self) -> str:

@@ -432,3 +432,21 @@ class WriteAttempt(Base):
     transfer_key: Mapped[str] = mapped_column(String(300), primary_key=True)
     action: Mapped[str] = mapped_column(String(40), primary_key=True)
     first_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class Worker(Base):
+    """A process running the engine under an executor id, and when it was last seen alive.
+
+    DBOS recovers a process's unfinished workflows when a process with the same executor id
+    starts; two live processes sharing one id would each recover the other's work. So a process
+    claims its id here at start and refuses it while another live process holds it.
+    """
+
+    __tablename__ = "workers"
+    executor_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    role: Mapped[str] = mapped_column(String(20))  # "worker", "web" or "web+worker"
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    seen_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    stopped_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
