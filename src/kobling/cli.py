@@ -22,6 +22,7 @@ from kobling.domain.serialize import to_jsonable
 from kobling.plan_cli import plan_app
 from kobling.reconcile_cli import reconcile_command
 from kobling.worker_cli import worker as worker_command
+from kobling.workers_cli import workers_app
 
 app = typer.Typer(
     help="Kobling: webshop orders into the books, exactly once.", no_args_is_help=True
@@ -40,6 +41,7 @@ app.command("backfill")(backfill)
 app.command("reconcile")(reconcile_command)
 app.command("worker")(worker_command)
 app.command("chaos")(chaos_command)
+app.add_typer(workers_app, name="workers")
 
 
 @app.command()

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -30,6 +32,7 @@ from tests.support.postgres import fresh_postgres_database
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
 ORDERS = 60
+MORE = 20
 TUNING = {
     "poll_cron": "*/2 * * * * *",
     "scheduler_interval": 1.0,
@@ -117,6 +120,24 @@ def wait(condition: object, timeout: float, what: str) -> None:
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
+def kill_one_holding_work(workers: list[Process], url: str) -> tuple[Process, set[str]]:
+    """SIGKILL the first worker seen holding unfinished workflows; what it still holds once
+    it is dead is stranded until it (or a recovery for its id) returns."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        for worker in workers:
+            if worker.alive() and pending_ids(url, worker.name):
+                worker.kill()
+                held = pending_ids(url, worker.name)
+                if held:
+                    return worker, held
+                worker.start()  # it finished them just before the kill: try again
+                worker.wait_ready()
+                break
+        time.sleep(0.05)
+    raise AssertionError("no worker was killed holding a workflow")
+
+
 def test_three_workers_share_the_load_and_a_killed_one_recovers_its_work(
     tmp_path: Path, postgres_url: str, sandboxes: Sandboxes
 ) -> None:
@@ -163,22 +184,7 @@ def test_three_workers_share_the_load_and_a_killed_one_recovers_its_work(
             deliver_webhooks=True,
             statuses={"processing": 1.0},
         )
-        # Kill the first worker seen holding unfinished workflows, mid-flight. What it
-        # still holds once it is dead is stranded until it returns.
-        victim: Process | None = None
-        held: set[str] = set()
-        deadline = time.monotonic() + 120
-        while not held and time.monotonic() < deadline:
-            for worker in workers:
-                if pending_ids(postgres_url, worker.name):
-                    worker.kill()
-                    victim, held = worker, pending_ids(postgres_url, worker.name)
-                    if not held:  # it finished them just before the kill: try again
-                        worker.start()
-                        worker.wait_ready()
-                    break
-            time.sleep(0.05)
-        assert victim is not None and held, "no worker was killed holding a workflow"
+        victim, held = kill_one_holding_work(workers, postgres_url)
         # Nobody else takes a dead executor's workflows: they wait for its return.
         time.sleep(3)
         assert set(statuses(postgres_url, held).values()) == {"PENDING"}
@@ -194,6 +200,31 @@ def test_three_workers_share_the_load_and_a_killed_one_recovers_its_work(
         )
         recovered = statuses(postgres_url, held)
         assert set(recovered.values()) == {"SUCCESS"}, recovered
+
+        # A worker whose machine is gone for good: its work is handed to the others.
+        now = datetime.now(UTC)
+        sandboxes.woo.generate_orders(
+            MORE, start=now, end=now, deliver_webhooks=True, statuses={"processing": 1.0}
+        )
+        gone, stranded = kill_one_holding_work(workers, postgres_url)
+        handed = subprocess.run(
+            [sys.executable, "-m", "kobling", "workers", "recover", gone.name],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert handed.returncode == 0, handed.stderr[-2000:]
+        assert f"unfinished workflows of {gone.name} handed to the workers" in handed.stdout
+        wait(
+            lambda: (
+                repo.transfer_count(rt.db, connection_id) >= ORDERS + MORE
+                and repo.unsettled_count(rt.db, connection_id) == 0
+            ),
+            240,
+            "the gone worker's orders settled by the others",
+        )
+        assert set(statuses(postgres_url, stranded).values()) == {"SUCCESS"}
     finally:
         for process in everyone:
             process.stop()
@@ -201,11 +232,11 @@ def test_three_workers_share_the_load_and_a_killed_one_recovers_its_work(
 
     db = Database(postgres_url)
     try:
-        assert repo.outcome_counts(db, connection_id) == {"done": ORDERS}
+        assert repo.outcome_counts(db, connection_id) == {"done": ORDERS + MORE}
     finally:
         db.dispose()
     ledger = check_ledger(sandboxes.woo, economic_documents(sandboxes.economic))
-    assert (ledger.documents, ledger.duplicates, ledger.totals_mismatched) == (ORDERS, 0, 0)
+    assert (ledger.documents, ledger.duplicates, ledger.totals_mismatched) == (ORDERS + MORE, 0, 0)
     ran = executors_of(postgres_url, "SUCCESS")
     # Spread: every worker finished workflows of its own; the web process none.
     assert all(ran[w.name] > 0 for w in workers), ran
