@@ -6,6 +6,7 @@
 # Starts a fresh cluster in a temporary directory on a free loopback port, creates
 # the database `kobling_test`, exports
 #   KOBLING_TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:PORT/kobling_test
+# and KOBLING_TEST_PG_RESTART (a script that restarts the server),
 # runs COMMAND, then stops the server and removes the directory (also on failure
 # and Ctrl-C). COMMAND's exit status is passed through unchanged.
 #
@@ -209,6 +210,18 @@ say "PostgreSQL ${version:-server} on 127.0.0.1:$port (in $tmpdir, removed on ex
 # --- run the command ---------------------------------------------------------
 
 export KOBLING_TEST_DATABASE_URL="postgresql+psycopg://postgres@127.0.0.1:$port/kobling_test"
+
+# A script that restarts this server (same port and options), for the chaos run.
+restart="$tmpdir/restart.sh"
+if [[ $EUID -eq 0 ]]; then runner="runuser -u postgres --"; else runner=""; fi
+cat >"$restart" <<EOS
+#!/usr/bin/env bash
+set -euo pipefail
+cd "$tmpdir"
+$runner "$bindir/pg_ctl" -D "$datadir" -l "$logfile" -m fast -w -t 60 restart >/dev/null
+EOS
+chmod +x "$restart"
+export KOBLING_TEST_PG_RESTART="$restart"
 status=0
 "$@" || status=$?
 exit "$status"
