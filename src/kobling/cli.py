@@ -427,6 +427,27 @@ def db_upgrade(data_dir: DataDir = Path("var")) -> None:
     typer.echo("database is up to date")
 
 
+@db_app.command("restored")
+def db_restored(data_dir: DataDir = Path("var")) -> None:
+    """Say the database was restored from a backup (run before starting Kobling again).
+
+    Transfers made after the backup are missing from it, while their invoices are in the
+    ledger; from now on every order created before this moment is looked up in the ledger by
+    reference before anything is created for it, so none is booked twice.
+    """
+    from datetime import UTC, datetime
+
+    from kobling.store import write_attempts
+
+    rt = _open(data_dir)
+    now = datetime.now(UTC)
+    write_attempts.mark_restored(rt.db, now)
+    typer.echo(
+        f"marked restored at {now:%Y-%m-%d %H:%M:%S} UTC: orders created before then are "
+        "looked up in the ledger before anything is created for them"
+    )
+
+
 def _row(t: Any) -> dict[str, Any]:
     return {
         "id": t.id,

@@ -27,10 +27,12 @@ def workers_list(
 ) -> None:
     """Every executor id ever claimed: role, host, pid, last seen, and whether it stopped."""
     from kobling.engine.runtime import configure
+    from kobling.engine.workflows import unfinished
     from kobling.store import workers
 
     rt = configure(data_dir)
     now = datetime.now(UTC)
+    waiting = unfinished(rt) if (data_dir / "dbos.sqlite").exists() or not rt.db.is_sqlite else {}
     rows = [
         {
             "executor_id": w.executor_id,
@@ -40,17 +42,30 @@ def workers_list(
             "started_at": w.started_at.isoformat(),
             "seen_seconds_ago": int((now - w.seen_at).total_seconds()),
             "state": "stopped" if w.stopped_at else "running or killed",
+            "running_workflows": sum(
+                n
+                for (e, status, _v), n in waiting.items()
+                if e == w.executor_id and status == "PENDING"
+            ),
         }
         for w in workers.listed(rt.db)
     ]
+    versions: dict[str, int] = {}
+    for (_e, _status, version), n in waiting.items():
+        versions[version] = versions.get(version, 0) + n
     if as_json:
-        typer.echo(json.dumps(rows))
+        typer.echo(json.dumps({"workers": rows, "unfinished_by_version": versions}))
         return
     for row in rows:
         typer.echo(
             f"{row['executor_id']:<28} {row['role']:<11} {row['host']}:{row['pid']:<8} "
-            f"seen {row['seen_seconds_ago']} s ago, {row['state']}"
+            f"seen {row['seen_seconds_ago']} s ago, {row['state']}, "
+            f"{row['running_workflows']} workflows running"
         )
+    for version, n in sorted(versions.items()):
+        typer.echo(f"unfinished workflows of {version or 'no version'}: {n}")
+    if not versions:
+        typer.echo("no unfinished workflows")
 
 
 @workers_app.command("recover")

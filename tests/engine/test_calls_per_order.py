@@ -1,19 +1,22 @@
 """Calls to the target per order: a repeat customer with known products costs draft + book.
 
-Lookups by reference happen only after an attempt whose outcome is unknown (a lost response,
-a crash), because every write attempt is recorded before its request is sent.
+A fresh order's first run creates without looking up by reference (every write attempt is
+recorded before its request is sent); a lookup comes first after an attempt whose outcome is
+unknown, for orders older than a day, and for orders older than a database restore.
 """
 
 from __future__ import annotations
 
 import copy
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from kobling.engine.launch import poll_now
+from kobling.sandbox import create_sandbox_integration
 from kobling.store import repository as repo
+from kobling.store import write_attempts
 from tests.engine.conftest import Engine
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -70,3 +73,45 @@ def test_a_lost_response_is_looked_up_before_a_second_create(engine: Engine) -> 
     [invoice] = engine.sandboxes.economic.booked_invoices()
     assert invoice["references"]["other"] == str(order["number"])
     assert engine.sandboxes.economic.draft_invoices() == []
+
+
+def test_an_order_older_than_a_day_is_looked_up_before_it_is_created(engine: Engine) -> None:
+    two_days_ago = datetime.now(UTC) - timedelta(days=2)
+    [order] = engine.sandboxes.woo.generate_orders(
+        1, start=two_days_ago, end=two_days_ago, statuses={"processing": 1.0}
+    )
+    poll_now(engine.connection_id)
+    engine.wait(lambda: engine.settled(1))
+
+    calls = _calls(engine, 0)
+    first_post = calls.index(("POST", "/invoices/drafts"))
+    assert ("GET", "/invoices/booked") in calls[:first_post]
+    key = repo.transfer_key(engine.connection_id, "order", str(order["id"]), "invoice")
+    assert repo.get_transfer(engine.rt.db, key).outcome == "done"
+
+
+def test_after_a_restore_an_order_already_booked_is_found_not_booked_again(
+    engine: Engine,
+) -> None:
+    order = _order(engine)
+    poll_now(engine.connection_id)
+    engine.wait(lambda: engine.settled(1))
+    # The database is restored from a backup older than this transfer: its records are gone,
+    # the invoice is in the ledger. A second connection to the same shop and ledger has no
+    # records of it either, which is what the restored database looks like to the engine.
+    write_attempts.mark_restored(engine.rt.db, datetime.now(UTC))
+    restored = create_sandbox_integration(
+        engine.rt,
+        engine.sandboxes,
+        start_date=datetime.now(UTC) - timedelta(days=30),
+        connection_name="after-restore",
+        use_webhooks=False,
+    )
+    poll_now(restored)
+    key = repo.transfer_key(restored, "order", str(order["id"]), "invoice")
+    engine.wait(lambda: getattr(repo.get_transfer(engine.rt.db, key), "outcome", None) is not None)
+
+    transfer = repo.get_transfer(engine.rt.db, key)
+    assert transfer.outcome == "done" and "already in the target" in transfer.reason
+    [invoice] = engine.sandboxes.economic.booked_invoices()
+    assert invoice["references"]["other"] == str(order["number"])

@@ -242,3 +242,15 @@ def test_three_workers_share_the_load_and_a_killed_one_recovers_its_work(
     assert all(ran[w.name] > 0 for w in workers), ran
     assert ran["web"] == 0, ran
     assert victim.starts >= 2
+    listed = subprocess.run(
+        [sys.executable, "-m", "kobling", "workers", "list", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    roles = {w["executor_id"]: w["role"] for w in json.loads(listed.stdout)["workers"]}
+    assert roles == {"web": "web", "w1": "worker", "w2": "worker", "w3": "worker"} | {
+        gone.name: "recovery"
+    }

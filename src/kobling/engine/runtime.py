@@ -15,12 +15,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
-from kobling import __version__
 from kobling.notify.mailer import SmtpSettings
 from kobling.store.crypto import CredentialBox, load_or_create_key
 from kobling.store.database import DATABASE_URL_ENV, Database, database_url
 
-APPLICATION_VERSION = f"kobling-{__version__}"
+# The version of what the workflows do step by step, not of the package. DBOS recovers and
+# dequeues only workflows of its own application_version, so a release that changed this
+# number strands the old version's unfinished workflows unless old workers drain them first
+# (docs/deploy.md, "Upgrades"). Bump it only when a workflow's sequence of steps changes.
+WORKFLOW_VERSION = 1
+APPLICATION_VERSION = f"kobling-workflows-{WORKFLOW_VERSION}"
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,10 @@ class EngineTuning:
     unreachable_alert_minutes: float = 15.0
     # The daily reconciliation reads this many days, up to yesterday.
     reconcile_days: int = 30
+    # A new transfer of an order created within this many hours (and after the database's
+    # last restore) creates without looking up by reference first; older orders (backfills,
+    # late payments, re-reads) are always looked up (engine/transfer.py, ``_look_up_first``).
+    fresh_order_hours: float = 24.0
 
 
 TUNING_ENV = "KOBLING_TUNING"

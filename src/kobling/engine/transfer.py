@@ -15,7 +15,7 @@ it creates anything (store/write_attempts.py).
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -181,9 +181,32 @@ def forget_products_step(key: str, connection_id: int, plan: DocumentPlan) -> No
 
 
 @DBOS.step()
-def attempted_step(key: str) -> bool:
-    """Whether an earlier run of this transfer tried to write to the target."""
-    return write_attempts.attempted(runtime().db, key)
+def look_up_step(key: str, created_at: datetime | None) -> bool:
+    """Whether to look the document up by reference before creating it, and why."""
+    look, why = _look_up_first(key, created_at, datetime.now(UTC))
+    snapshot(key, "lookup decision", {"look_up": look, "why": why})
+    return look
+
+
+def _look_up_first(key: str, created_at: datetime | None, now: datetime) -> tuple[bool, str]:
+    """Only a fresh order that no earlier run tried to write can skip the lookup.
+
+    Anything else may already be in the target: an earlier attempt's outcome is uncertain; an
+    old order may have been transferred before the records began (a backfill, a database
+    restored from a backup: ``kobling db restored``).
+    """
+    db = runtime().db
+    if write_attempts.attempted(db, key):
+        return True, "an earlier attempt wrote to the target, its outcome is uncertain"
+    if created_at is None:
+        return True, "the order has no creation date"
+    restored = write_attempts.restored_at(db)
+    if restored is not None and created_at <= restored:
+        return True, f"the order is older than the database restore of {restored:%Y-%m-%d %H:%M}"
+    fresh = timedelta(hours=runtime().tuning.fresh_order_hours)
+    if now - created_at > fresh:
+        return True, "the order is older than a day, it may have been transferred before"
+    return False, "a new order that no earlier attempt wrote: nothing to find"
 
 
 @DBOS.step()
@@ -250,10 +273,9 @@ def _write(
     key: str, connection_id: int, plan: DocumentPlan, order: Order
 ) -> tuple[TargetDocument, str]:
     noun = "credit note" if plan.kind == "credit_note" else "invoice"
-    # Looked up by reference only when an earlier run of this transfer tried to write: the
-    # first run knows nothing of its own can exist yet (write attempts are recorded before
-    # the request is sent), which saves the lookups on nearly every transfer.
-    if attempted_step(key):
+    # A fresh order's first run knows nothing of its own can exist yet (write attempts are
+    # recorded before the request is sent), which saves the lookups on nearly every transfer.
+    if look_up_step(key, order.created_at):
         found = with_retries(find_step, key, connection_id, plan.reference)
         if found is not None and found.state == "booked":
             return found, f"already in the target as {noun} {found.id} (found by reference)"

@@ -450,3 +450,11 @@ class Worker(Base):
     started_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     seen_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     stopped_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
+class Mark(Base):
+    """A named moment the store keeps, e.g. ``restored``: when the database was restored."""
+
+    __tablename__ = "marks"
+    name: Mapped[str] = mapped_column(String(60), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
