@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run run-tryton test test-fast lint bench clean
+.PHONY: install run run-tryton test test-fast lint bench chaos clean
 
 install: $(STAMP)
 
@@ -40,6 +40,15 @@ lint: install
 
 bench: install
 	$(BIN)/python -m bench.run
+
+# The chaos run at size (docs/chaos.md): 2,000 orders on a throw-away PostgreSQL with three
+# workers killed at random and the database restarted once. `make test` runs a small one.
+CHAOS_ORDERS ?= 2000
+CHAOS_WORKERS ?= 3
+chaos: install
+	KOBLING_REQUIRE_POSTGRES=1 scripts/with-postgres.sh sh -c '$(BIN)/kobling chaos \
+	  --orders $(CHAOS_ORDERS) --workers $(CHAOS_WORKERS) --json \
+	  --database "$$KOBLING_TEST_DATABASE_URL" --restart-database "$$KOBLING_TEST_PG_RESTART"'
 
 clean:
 	rm -rf $(VENV) $(TRYTON_VENV) var test-artifacts .pytest_cache .mypy_cache .ruff_cache
