@@ -21,7 +21,7 @@ from kobling.engine.connectors import connection, source_for, transfer_queue_nam
 from kobling.engine.credit_notes import credit_note_workflow
 from kobling.engine.eligibility import eligibility
 from kobling.engine.queues import queue
-from kobling.engine.retry import with_retries
+from kobling.engine.retry import through_outages, with_retries
 from kobling.engine.runtime import runtime
 from kobling.engine.transfer import transfer_workflow
 from kobling.errors import PermanentError, TransientError
@@ -205,6 +205,12 @@ def _start(key: str, kind: str, partition: int, workflow_id: str, order: Any) ->
 def intake_workflow(
     connection_id: int, source_id: str, origin: str, payload: dict[str, Any] | None
 ) -> str:
+    # An intake in error would be lost: the same order seen again gets the same intake id,
+    # which DBOS does not start twice. So a database outage is waited out.
+    return through_outages(lambda: _intake(connection_id, source_id, origin, payload))
+
+
+def _intake(connection_id: int, source_id: str, origin: str, payload: dict[str, Any] | None) -> str:
     if payload is None:
         try:
             payload = with_retries(fetch_step, connection_id, source_id)

@@ -7,6 +7,7 @@ once. Only ``TransientError`` is retried; a ``PermanentError`` goes straight up 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
@@ -14,6 +15,9 @@ from dbos import DBOS
 
 from kobling.engine.runtime import runtime
 from kobling.errors import TransientError
+from kobling.store.database import is_outage
+
+log = logging.getLogger("kobling.engine")
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -40,3 +44,30 @@ def with_retries(step: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
             DBOS.sleep(
                 backoff_delay(attempt, error.retry_after, tuning.backoff_base, tuning.backoff_max)
             )
+
+
+# A database outage is waited out for up to about an hour (back-off capped at a minute), then
+# the error goes up: the transfer is settled as failed with the reason, or the intake errs.
+OUTAGE_ATTEMPTS = 64
+
+
+def through_outages(work: Callable[[], R]) -> R:
+    """Run workflow code, and run it again after the application database was unreachable.
+
+    A step that met the outage raised before it was recorded as done, so running the code
+    again repeats only what did not finish; writes to a target are looked up first when their
+    attempt was recorded (store/write_attempts.py). Without this, a PostgreSQL restart settled
+    transfers as failed and left intakes in error, so an order seen again was not taken in
+    (found by the chaos run, docs/chaos.md).
+    """
+    tuning = runtime().tuning
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            return work()
+        except Exception as error:
+            if not is_outage(error) or attempt >= OUTAGE_ATTEMPTS:
+                raise
+            log.warning("the database is unreachable (%s); trying again", error.__class__.__name__)
+            DBOS.sleep(backoff_delay(attempt, None, tuning.backoff_base, 60.0))

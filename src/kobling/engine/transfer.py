@@ -27,12 +27,13 @@ from kobling.domain.order import Order
 from kobling.domain.serialize import to_jsonable
 from kobling.engine.booking import BookingDecision, booking_decision
 from kobling.engine.connectors import connection, target_for
-from kobling.engine.retry import with_retries
+from kobling.engine.retry import through_outages, with_retries
 from kobling.engine.runtime import runtime
 from kobling.engine.usage_limit import plan_limit_step
 from kobling.errors import PermanentError, StaleReference, TransientError
 from kobling.store import repository as repo
 from kobling.store import write_attempts
+from kobling.store.database import is_outage
 
 
 def snapshot(key: str, stage: str, data: Any) -> None:
@@ -343,7 +344,13 @@ def payment_step(key: str, connection_id: int, document: TargetDocument, order: 
 
 
 def run_settled(key: str, work: Callable[[], tuple[str, str]]) -> str:
-    """Run a transfer's work and settle it: done, held (permanent) or failed (retries spent)."""
+    """Run a transfer's work and settle it: done, held (permanent) or failed (retries spent).
+
+    A database outage (PostgreSQL restarting) is waited out, not settled as a failure."""
+    return through_outages(lambda: _run_settled(key, work))
+
+
+def _run_settled(key: str, work: Callable[[], tuple[str, str]]) -> str:
     start_step(key)
     try:
         document_id, reason = work()
@@ -361,6 +368,8 @@ def run_settled(key: str, work: Callable[[], tuple[str, str]]) -> str:
         )
         return "failed"
     except Exception as error:  # a bug must settle the transfer, not leave it running
+        if is_outage(error):
+            raise  # waited out by through_outages
         settle_step(
             key,
             "failed",

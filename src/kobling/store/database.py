@@ -17,6 +17,7 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from kobling.domain.serialize import to_jsonable
@@ -93,3 +94,15 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def is_outage(error: BaseException) -> bool:
+    """Whether ``error`` means the database could not be reached or was busy, not a bug.
+
+    A PostgreSQL restart refuses or drops connections (``OperationalError``,
+    ``InterfaceError``, an invalidated connection); a busy SQLite file answers "database is
+    locked" (``OperationalError``). The engine waits and runs the work again.
+    """
+    if isinstance(error, OperationalError | InterfaceError):
+        return True
+    return isinstance(error, DBAPIError) and bool(error.connection_invalidated)
