@@ -21,7 +21,9 @@ Capability = str  # "order_source" | "invoice_target" | "webhooks"
 
 @dataclass(frozen=True)
 class RateLimit:
-    """At most ``limit`` transfers per ``period`` seconds per target account."""
+    """The pace ``limit`` transfers per ``period`` seconds a backfill estimate assumes for a
+    target account that sets no ``calls_per_minute`` of its own (calls are paced by
+    store/call_budgets.py, not by this)."""
 
     limit: int
     period: float

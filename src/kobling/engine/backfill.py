@@ -29,7 +29,7 @@ from dbos import DBOS, SetWorkflowID
 from kobling.accounting.plan import DocumentPlan, plan_invoice
 from kobling.connectors import registry
 from kobling.domain.order import Order
-from kobling.engine.connectors import connection, source_for
+from kobling.engine.connectors import call_interval, connection, source_for
 from kobling.engine.eligibility import decide_eligibility, eligible_states
 from kobling.engine.intake import start_intake
 from kobling.engine.preview import preview
@@ -134,7 +134,7 @@ def estimate(connection_id: int, payloads: list[dict[str, Any]]) -> Estimate:
         to_transfer=to_transfer,
         problems=problems,
         target_calls=calls,
-        seconds=_seconds(cfg.target.kind, to_transfer),
+        seconds=_seconds(cfg.target.kind, cfg.settings, to_transfer, calls),
         plan_left=left,
         in_plan=in_plan,
         extra=to_transfer - in_plan,
@@ -162,7 +162,11 @@ def _target_calls(target_id: int, plans: list[DocumentPlan], book: bool) -> tupl
     return calls, notes
 
 
-def _seconds(target_kind: str, transfers: int) -> float:
+def _seconds(target_kind: str, settings: dict[str, Any], transfers: int, calls: int) -> float:
+    """At the target's own limit of calls a minute when set, else at the connector's pace."""
+    per_minute = (settings.get("target") or {}).get("calls_per_minute")
+    if per_minute and calls:
+        return round(calls * call_interval(int(per_minute)), 1)
     limit = registry.get(target_kind).transfer_rate_limit
     if limit is None or transfers == 0:
         return 0.0

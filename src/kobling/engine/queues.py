@@ -33,14 +33,12 @@ def register_queues() -> None:
     for spec in registry.all_specs():
         if "invoice_target" not in spec.capabilities:
             continue
-        limit = spec.transfer_rate_limit
         name = transfer_queue_name(spec.kind)
+        # No partition_limiter: calls are paced per target system (store/call_budgets.py), and
+        # without one DBOS dequeues all partitions in one query instead of one per account.
         _queues[name] = DBOS.register_queue(
             name,
             partition_concurrency=tuning.transfer_partition_concurrency,
-            partition_limiter=(
-                {"limit": limit.limit, "period": limit.period} if limit is not None else None
-            ),
             polling_interval_sec=tuning.queue_polling_interval,
             on_conflict="always_update",
         )

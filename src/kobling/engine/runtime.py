@@ -46,7 +46,10 @@ class EngineTuning:
     reread_every_polls: int = 12
     reread_seconds: float = 61 * 86400.0
     scheduler_interval: float = 30.0
-    queue_polling_interval: float = 1.0
+    # How often a worker asks each queue for work. Transfers to one account run one at a
+    # time, so each waits up to this long after the one before: at 1 s an account managed
+    # about one invoice a second (bench, docs/benchmarks.md).
+    queue_polling_interval: float = 0.2
     intake_concurrency: int = 8
     # Polls, backfills, notification rounds and reconciliations running at once per worker.
     work_concurrency: int = 4
