@@ -108,8 +108,29 @@ def start_engine(
     DBOS.launch()
     register_queues()
     rt.launched = True
+    _warn_of_other_versions(rt)
     if schedules:
         apply_poll_schedules(rt)
+
+
+def _warn_of_other_versions(rt: Runtime) -> None:
+    """Say so when unfinished workflows belong to another application version: no process of
+    this version will run them, and a stranded transfer holds up its whole account."""
+    from kobling.engine.workflows import unfinished
+
+    others: dict[str, int] = {}
+    for (_executor, _status, version), n in unfinished(rt).items():
+        if version and version != APPLICATION_VERSION:
+            others[version] = others.get(version, 0) + n
+    for version, n in sorted(others.items()):
+        log.warning(
+            "%d unfinished workflows belong to %s, not to this %s: only processes of that "
+            "version run them, so keep one running until they are done (docs/deploy.md, "
+            "Upgrades)",
+            n,
+            version,
+            APPLICATION_VERSION,
+        )
 
 
 def apply_poll_schedules(rt: Runtime) -> None:
