@@ -100,3 +100,19 @@ def test_from_an_order_number_on(engine: Engine) -> None:
     since = _plant(engine, 10, 0)
     chosen = backfill.select_orders(engine.connection_id, since, from_number="1006")
     assert [p["number"] for p in chosen] == ["1006", "1007", "1008", "1009", "1010"]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_the_one_pass_scan_agrees_with_select_and_estimate(engine: Engine) -> None:
+    since = _plant(engine, 12, 3)
+    cid = engine.connection_id
+    payloads = backfill.select_orders(cid, since)
+    found = backfill.scan(cid, since, keep=4)
+    # The same orders in the same order, the same estimate, and the first four in full.
+    assert found.ids == [str(p["id"]) for p in payloads]
+    assert found.estimate == backfill.estimate(cid, payloads)
+    assert (found.estimate.orders, found.estimate.problems) == (15, 3)
+    assert [p["id"] for p in found.first] == [p["id"] for p in payloads[:4]]
+    assert backfill.scan(cid, since, "1010", keep=0, estimating=False).ids == [
+        str(p["id"]) for p in payloads if int(p["number"]) >= 1010
+    ]

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -76,6 +77,44 @@ def select_orders(
     return [payload for _, _, payload in chosen]
 
 
+@dataclass(frozen=True)
+class Scan:
+    """One pass over the shop: the chosen ids in order, the estimate, the first orders."""
+
+    ids: list[str]
+    estimate: Estimate
+    first: list[dict[str, Any]]  # the first orders in full, for a dry run
+
+
+def scan(
+    connection_id: int,
+    since: datetime,
+    from_number: str = "",
+    keep: int = 10,
+    *,
+    estimating: bool = True,
+) -> Scan:
+    """``select_orders`` and ``estimate`` in one pass that keeps only ids: memory stays flat
+    however many orders the shop has. The first ``keep`` orders (for a dry run) are fetched
+    again by id afterwards. ``estimating=False`` only selects (the estimate stays empty)."""
+    source = source_for(connection(connection_id))
+    tally = _Tally()
+    count = _counter(connection_id, tally) if estimating else (lambda _payload: None)
+    chosen: list[tuple[datetime, tuple[int, str], str]] = []
+    for payload in source.changed_orders(since):
+        order = _normalized(source, payload)
+        created = order.created_at if order is not None else since
+        number = str(payload.get("number") or payload.get("id"))
+        if created >= since and _from(number, from_number):
+            source_id = str(payload.get("id"))
+            chosen.append((created, _numeric(source_id), source_id))
+            count(payload)
+    chosen.sort(key=lambda item: (item[0], item[1]))
+    ids = [source_id for _, _, source_id in chosen]
+    first = [source.fetch_order(source_id) for source_id in ids[: max(0, keep)]]
+    return Scan(ids, _estimate(connection_id, tally), first)
+
+
 def _from(number: str, from_number: str) -> bool:
     if not from_number:
         return True
@@ -96,43 +135,80 @@ def _normalized(source: Any, payload: dict[str, Any]) -> Order | None:
     return order
 
 
-def estimate(connection_id: int, payloads: list[dict[str, Any]]) -> Estimate:
+@dataclass
+class _Tally:
+    """The estimate's counts, kept while the orders stream past (nothing per order is kept
+    but the customer and product keys, so 100,000 orders fit in little memory)."""
+
+    orders: int = 0
+    eligible: int = 0
+    already: int = 0
+    problems: int = 0
+    documents: int = 0
+    payments: int = 0
+    customers: set[str] = field(default_factory=set)
+    products: set[str] = field(default_factory=set)
+
+    def add_plan(self, plan: DocumentPlan) -> None:
+        self.documents += 1
+        self.payments += 1 if plan.payment_method else 0
+        self.customers.add(f"{plan.customer.match_field}:{plan.customer.match_value.lower()}")
+        self.products.update(line.product_number for line in plan.lines if line.kind == "product")
+
+
+def estimate(connection_id: int, payloads: Iterable[dict[str, Any]]) -> Estimate:
+    tally = _Tally()
+    count = _counter(connection_id, tally)
+    for payload in payloads:
+        count(payload)
+    return _estimate(connection_id, tally)
+
+
+def _counter(connection_id: int, tally: _Tally) -> Callable[[dict[str, Any]], None]:
     db = runtime().db
     cfg = connection(connection_id)
     source = source_for(cfg)
     states = eligible_states(cfg.settings)
-    eligible, already, problems = 0, 0, 0
-    plans: list[DocumentPlan] = []
-    for payload in payloads:
+    policy = policy_for(cfg.settings)
+
+    def count(payload: dict[str, Any]) -> None:
+        tally.orders += 1
         order = _normalized(source, payload)
         if order is None:
-            problems += 1
-            continue
+            tally.problems += 1
+            return
         if not decide_eligibility(order, states, None).eligible:
-            continue
-        eligible += 1
+            return
+        tally.eligible += 1
         key = transfer_key(connection_id, "order", order.source_id, "invoice")
         found = repo.get_transfer(db, key)
         if found is not None and found.outcome == "done":
-            already += 1
-            continue
+            tally.already += 1
+            return
         try:
-            plans.append(plan_invoice(order, policy_for(cfg.settings)))
+            tally.add_plan(plan_invoice(order, policy))
         except PermanentError:
-            problems += 1
-    to_transfer = eligible - already
+            tally.problems += 1
+
+    return count
+
+
+def _estimate(connection_id: int, tally: _Tally) -> Estimate:
+    db = runtime().db
+    cfg = connection(connection_id)
+    to_transfer = tally.eligible - tally.already
     book = cfg.settings.get("target", {}).get("invoice_mode", "book") == "book"
-    calls, notes = _target_calls(cfg.target.id, plans, book)
+    calls, notes = _target_calls(cfg.target.id, tally, book)
     account_id = repo.account_of_connection(db, connection_id)
     month = usage.this_month(db, account_id, datetime.now(UTC))
     left = month.left
     in_plan = to_transfer if left is None else min(to_transfer, left)
     return Estimate(
-        orders=len(payloads),
-        eligible=eligible,
-        already=already,
+        orders=tally.orders,
+        eligible=tally.eligible,
+        already=tally.already,
         to_transfer=to_transfer,
-        problems=problems,
+        problems=tally.problems,
         target_calls=calls,
         seconds=_seconds(cfg.target.kind, cfg.settings, to_transfer, calls),
         plan_left=left,
@@ -142,18 +218,19 @@ def estimate(connection_id: int, payloads: list[dict[str, Any]]) -> Estimate:
     )
 
 
-def _target_calls(target_id: int, plans: list[DocumentPlan], book: bool) -> tuple[int, list[str]]:
+def _target_calls(target_id: int, tally: _Tally, book: bool) -> tuple[int, list[str]]:
     """Calls to the target: a look-up by reference, create, book and a payment per order, plus
     a look-up (and perhaps a create) per customer and product the target does not know yet."""
     db = runtime().db
-    customers = {f"{p.customer.match_field}:{p.customer.match_value.lower()}" for p in plans}
-    new_customers = [c for c in customers if repo.get_binding(db, target_id, "customer", c) is None]
-    products = {line.product_number for p in plans for line in p.lines if line.kind == "product"}
+    new_customers = [
+        c for c in tally.customers if repo.get_binding(db, target_id, "customer", c) is None
+    ]
+    products = tally.products
     per_order = 2 + (1 if book else 0)
-    payments = sum(1 for p in plans if p.payment_method)
-    calls = len(plans) * per_order + payments + 2 * len(new_customers) + 2 * len(products)
+    payments = tally.payments
+    calls = tally.documents * per_order + payments + 2 * len(new_customers) + 2 * len(products)
     notes = [
-        f"{len(plans)} documents × {per_order} calls (look-up by reference, create"
+        f"{tally.documents} documents × {per_order} calls (look-up by reference, create"
         + (", book" if book else "")
         + f"), {payments} payments",
         f"{len(new_customers)} customers and {len(products)} products to look up or create "
@@ -243,7 +320,7 @@ def backfill_workflow(backfill_id: int, connection_id: int) -> str:
                 connection_id, source_id, "backfill", f"backfill:{backfill_id}:{source_id}", None
             )
         advance_step(backfill_id, cursor + len(ids))
-        wait_step(backfill_id)
+        wait_step(connection_id, ids)
 
 
 @DBOS.step()
@@ -257,11 +334,14 @@ def advance_step(backfill_id: int, cursor: int) -> None:
 
 
 @DBOS.step()
-def wait_step(backfill_id: int) -> None:
-    """Until the handed orders settled (bounded: a stuck order must not stop the backfill)."""
+def wait_step(connection_id: int, ids: list[str]) -> None:
+    """Until the batch's orders settled (bounded: a stuck order must not stop the backfill).
+
+    Only the batch is counted: counting everything handed so far made each check, and so the
+    whole backfill, slower the further it got."""
     deadline = time.monotonic() + WAIT_SECONDS
     while time.monotonic() < deadline:
-        if backfills.progress(runtime().db, backfill_id).pending == 0:
+        if backfills.unsettled(runtime().db, connection_id, ids) == 0:
             return
         time.sleep(0.2)
 

@@ -99,22 +99,8 @@ def progress(db: Database, backfill_id: int) -> Progress:
     if row is None:
         raise LookupError(f"backfill {backfill_id} does not exist")
     handed = [str(i) for i in row.order_ids[: row.cursor]]
-    counts: Counter[str] = Counter()
-    with db.session() as s:
-        for start in range(0, len(handed), CHUNK):
-            query = (
-                select(Transfer.state, Transfer.outcome, func.count())
-                .where(
-                    Transfer.connection_id == row.connection_id,
-                    Transfer.object_type == "order",
-                    Transfer.purpose == "invoice",
-                    Transfer.source_id.in_(handed[start : start + CHUNK]),
-                )
-                .group_by(Transfer.state, Transfer.outcome)
-            )
-            for state, outcome, n in s.execute(query):
-                counts[str(outcome) if state == "settled" else "pending"] += int(n)
-    settled = sum(counts[k] for k in ("done", "skipped", "held", "failed"))
+    counts = _outcomes(db, row.connection_id, handed)
+    settled = sum(counts[k] for k in SETTLED)
     return Progress(
         total=len(row.order_ids),
         handed=row.cursor,
@@ -125,3 +111,32 @@ def progress(db: Database, backfill_id: int) -> Progress:
         pending=len(handed) - settled,
         state=row.state,
     )
+
+
+SETTLED = ("done", "skipped", "held", "failed")
+
+
+def _outcomes(db: Database, connection_id: int, ids: Sequence[str]) -> Counter[str]:
+    """Outcomes of the invoice transfers of these orders ("pending" for unsettled ones)."""
+    counts: Counter[str] = Counter()
+    with db.session() as s:
+        for start in range(0, len(ids), CHUNK):
+            query = (
+                select(Transfer.state, Transfer.outcome, func.count())
+                .where(
+                    Transfer.connection_id == connection_id,
+                    Transfer.object_type == "order",
+                    Transfer.purpose == "invoice",
+                    Transfer.source_id.in_(ids[start : start + CHUNK]),
+                )
+                .group_by(Transfer.state, Transfer.outcome)
+            )
+            for state, outcome, n in s.execute(query):
+                counts[str(outcome) if state == "settled" else "pending"] += int(n)
+    return counts
+
+
+def unsettled(db: Database, connection_id: int, ids: Sequence[str]) -> int:
+    """How many of these orders have no settled invoice transfer yet (one batch's wait)."""
+    counts = _outcomes(db, connection_id, ids)
+    return len(ids) - sum(counts[k] for k in SETTLED)

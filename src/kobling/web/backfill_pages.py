@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import UTC, date, datetime, time
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Form, Request
@@ -69,9 +70,9 @@ async def backfill_page(
 
 def _plan(connection_id: int, start: datetime, from_number: str) -> dict[str, Any]:
     try:
-        payloads = backfill.select_orders(connection_id, start, from_number)
-        estimate = backfill.estimate(connection_id, payloads)
-        shown = backfill.dry_run(connection_id, payloads[:DRY_RUN])
+        found = backfill.scan(connection_id, start, from_number, keep=DRY_RUN)
+        estimate = found.estimate
+        shown = backfill.dry_run(connection_id, found.first)
     except TransferProblem as problem:
         return {"problem": f"The shop could not be read: {problem.reason}. {problem.fix}"}
     return {"estimate": asdict(estimate), "dry_run": shown, "dry_run_size": DRY_RUN}
@@ -95,8 +96,10 @@ async def start_backfill(
     stopped = engine_stopped("kobling backfill --yes")
     if stopped is not None:
         return stopped
-    payloads = await run_in_threadpool(backfill.select_orders, found.id, start, from_number)
-    ids = [str(p["id"]) for p in payloads]
+    chosen = await run_in_threadpool(
+        partial(backfill.scan, found.id, start, from_number, 0, estimating=False)
+    )
+    ids = chosen.ids
     backfill_id = await run_in_threadpool(
         backfill.start, found.id, start, from_number[:100], ids, session.person.email
     )
