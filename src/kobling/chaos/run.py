@@ -38,12 +38,17 @@ from kobling.web.server import free_port, serve_in_thread
 
 # Worker timing for a run of minutes: polls every 3 s (they find what dropped webhooks
 # missed), short back-off, a request timeout below the simulators' injected slow answers.
+# Each poll reads back 30 s before the last window (the production 10 minutes would make every
+# poll every 3 s re-read every order of the run); the hourly re-read of open orders, which
+# guards against a shop that does not bump date_modified, is off: the simulator always does.
 CHAOS_TUNING: dict[str, Any] = {
     "http_timeout": 1.0,
     "step_attempts": 20,
     "backoff_base": 0.2,
     "backoff_max": 3.0,
     "poll_cron": "*/3 * * * * *",
+    "poll_lookback_seconds": 30.0,
+    "reread_every_polls": 1_000_000,
     "scheduler_interval": 1.0,
     "queue_polling_interval": 0.2,
 }
