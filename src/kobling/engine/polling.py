@@ -22,7 +22,7 @@ from kobling.engine.queues import WORK_QUEUE, queue
 from kobling.engine.retry import with_retries
 from kobling.engine.runtime import runtime
 from kobling.errors import PermanentError, TransientError
-from kobling.store import health
+from kobling.store import health, poll_leases
 from kobling.store import repository as repo
 
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
@@ -128,6 +128,32 @@ def poll_once(connection_id: int) -> dict[str, Any]:
     """
     if not switched_on_step(connection_id):
         return {"orders": 0, "reread": 0, "webhooks": [], "off": True}
+    if not lease_step(connection_id):
+        return {"orders": 0, "reread": 0, "webhooks": [], "busy": True}
+    try:
+        return _poll(connection_id)
+    finally:
+        release_step(connection_id)
+
+
+# Longer than any poll should take; a poll whose worker died and is never recovered stops
+# holding up the next ones after this.
+LEASE_SECONDS = 900.0
+
+
+@DBOS.step()
+def lease_step(connection_id: int) -> bool:
+    """Whether this poll may run: no other poll of the connection is running."""
+    holder = DBOS.workflow_id or "?"
+    return poll_leases.take(runtime().db, connection_id, holder, LEASE_SECONDS)
+
+
+@DBOS.step()
+def release_step(connection_id: int) -> None:
+    poll_leases.release(runtime().db, connection_id, DBOS.workflow_id or "?")
+
+
+def _poll(connection_id: int) -> dict[str, Any]:
     try:
         webhooks = with_retries(ensure_webhooks_step, connection_id)
     except (PermanentError, TransientError) as problem:

@@ -458,3 +458,16 @@ class Mark(Base):
     __tablename__ = "marks"
     name: Mapped[str] = mapped_column(String(60), primary_key=True)
     at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class PollLease(Base):
+    """Which poll of a connection runs now (its workflow id), and until when at most.
+
+    Polls are scheduled every few minutes; one that takes longer (a large shop, a re-read of
+    61 days) must not be joined by the next, which would read and queue the same orders again.
+    """
+
+    __tablename__ = "poll_leases"
+    connection_id: Mapped[int] = mapped_column(ForeignKey("connections.id"), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(320))
+    until: Mapped[datetime] = mapped_column(UtcDateTime())
