@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.slow
+# Minutes, not the suite's 300 s: the run itself is bounded by the command's own timeout.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]
 
 ORDERS = 200
 

@@ -34,7 +34,7 @@ def _plant(engine: Engine, good: int, bad: int) -> datetime:
 
 def _wait_finished(engine: Engine, backfill_id: int) -> backfills.Progress:
     engine.wait(
-        lambda: backfills.progress(engine.rt.db, backfill_id).state == "finished", timeout=240
+        lambda: backfills.progress(engine.rt.db, backfill_id).state == "finished", timeout=600
     )
     return backfills.progress(engine.rt.db, backfill_id)
 
@@ -42,6 +42,7 @@ def _wait_finished(engine: Engine, backfill_id: int) -> backfills.Progress:
 # The acceptance run, on SQLite only: 1,000 transfers through the engine take a while, and
 # the PostgreSQL engine is covered by the other backfill tests.
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@pytest.mark.timeout(900)
 def test_500_previous_orders_with_20_problems(engine: Engine) -> None:
     since = _plant(engine, 480, 20)
     cid = engine.connection_id

@@ -29,7 +29,7 @@ from kobling.store.database import Database
 from kobling.web.server import free_port, serve_in_thread
 from tests.support.postgres import fresh_postgres_database
 
-pytestmark = [pytest.mark.slow, pytest.mark.postgres]
+pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.timeout(900)]
 
 ORDERS = 60
 MORE = 20

@@ -159,9 +159,9 @@ def products_step(key: str, connection_id: int, plan: DocumentPlan) -> None:
     db, cfg = runtime().db, connection(connection_id)
     known = [n for n in plan.product_numbers() if repo.get_binding(db, cfg.target.id, "product", n)]
     report = target_for(cfg).ensure_products(plan, known)
-    for item in report:
-        if item.get("action") in ("found", "created"):
-            number = str(item["productNumber"])
+    # ensure_products raises unless every product now exists in the target.
+    for number in plan.product_numbers():
+        if number not in known:
             repo.put_binding(db, cfg.target.id, "product", number, number)
     snapshot(key, "products", {"products": report, "bound": known})
 
@@ -193,17 +193,18 @@ def _look_up_first(key: str, created_at: datetime | None, now: datetime) -> tupl
     """Only a fresh order that no earlier run tried to write can skip the lookup.
 
     Anything else may already be in the target: an earlier attempt's outcome is uncertain; an
-    old order may have been transferred before the records began (a backfill, a database
-    restored from a backup: ``kobling db restored``).
+    old order may have been transferred before the records began (a backfill, a new or lost
+    database, one restored from a backup: ``kobling db restored``).
     """
     db = runtime().db
     if write_attempts.attempted(db, key):
         return True, "an earlier attempt wrote to the target, its outcome is uncertain"
     if created_at is None:
         return True, "the order has no creation date"
-    restored = write_attempts.restored_at(db)
-    if restored is not None and created_at <= restored:
-        return True, f"the order is older than the database restore of {restored:%Y-%m-%d %H:%M}"
+    begin = write_attempts.records_begin(db)
+    if begin is not None and created_at <= begin[1]:
+        event = "restored" if begin[0] == write_attempts.RESTORED else "created"
+        return True, f"the order is older than this database ({event} {begin[1]:%Y-%m-%d %H:%M})"
     fresh = timedelta(hours=runtime().tuning.fresh_order_hours)
     if now - created_at > fresh:
         return True, "the order is older than a day, it may have been transferred before"

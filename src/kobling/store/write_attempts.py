@@ -1,8 +1,10 @@
 """Which writes a transfer has already tried: look up before a retry, not before every write.
 
-The records are only as complete as the database. After a restore from a backup, writes made
-since the backup have no record, so ``kobling db restored`` sets the ``restored`` mark: every
-order created before it is looked up again before anything is created for it.
+The records are only as complete as the database. A new store knows nothing of what another
+installation (or this one, before its data was lost) transferred, and after a restore from a
+backup the writes made since the backup have no record: so every order created before the
+store's ``created`` mark, or before the ``restored`` mark that ``kobling db restored`` sets,
+is looked up again before anything is created for it.
 """
 
 from __future__ import annotations
@@ -52,7 +54,16 @@ def mark_restored(db: Database, at: datetime) -> None:
             found.at = at
 
 
-def restored_at(db: Database) -> datetime | None:
+CREATED = "created"  # set by migration 0014 when the store is made
+
+
+def records_begin(db: Database) -> tuple[str, datetime] | None:
+    """Since when this store knows every write it made: its creation or its last restore.
+
+    Orders created before then may be in the target already without a record here."""
     with db.session() as s:
-        found = s.get(Mark, RESTORED)
-        return found.at if found is not None else None
+        marks = list(s.scalars(select(Mark).where(Mark.name.in_((CREATED, RESTORED)))))
+    if not marks:
+        return None
+    latest = max(marks, key=lambda m: m.at)
+    return latest.name, latest.at
