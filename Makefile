@@ -28,7 +28,7 @@ run-tryton: install tryton-env
 # store and engine tests, stopped afterwards; a real Tryton (its own virtualenv, one database
 # activated per run and copied per test) for the tests marked `tryton`.
 test: install lint tryton-env chromium
-	scripts/with-postgres.sh $(BIN)/python -m pytest -q
+	scripts/with-postgres.sh $(BIN)/python -m pytest -q -n 2 --maxschedchunk 1
 
 test-fast: install
 	$(BIN)/python -m pytest -q -m "not slow"

@@ -1,4 +1,5 @@
-"""Shared fixtures: the shared reference folder, databases on SQLite and PostgreSQL."""
+"""Shared fixtures: the shared reference folder, databases on SQLite and PostgreSQL; under
+pytest-xdist (`make test`), the longest tests first (tests/support/slow_first.py)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import slow_first
 from tests.support.postgres import database_urls, fresh_postgres_database
 
 REPO = Path(__file__).resolve().parent.parent
@@ -22,6 +24,10 @@ def find_shared() -> Path:
         if (candidate / "reference").is_dir():
             return candidate
     pytest.skip("../shared/reference not found beside the checkout (set KOBLING_SHARED_DIR)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.pluginmanager.register(slow_first.SlowFirst(config), "kobling-slow-first")
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,12 @@
 """A real Tryton server for the tests marked ``tryton``.
 
-Once per session: ``init_database`` into a temporary directory (module activation, ~20-30 s),
-then one activated-and-set-up copy of the database file per test that asks for ``tryton``
+Once per run: ``init_database`` into a temporary directory (module activation, ~20-30 s of
+CPU). Under pytest-xdist that template is made once for all workers, by the first worker to
+take a file lock in the run's shared temporary root (the others wait for it), in a thread
+started when collection finds a test that needs it, so the workers run other tests meanwhile.
+
+Then, per session (per xdist worker: each has its own directory, port and server): one
+activated-and-set-up copy of the template's database file per test that asks for ``tryton``
 (milliseconds each), then one ``trytond`` on a free loopback port serving all of them. Each test
 gets its own database, so tests cannot see each other's invoices or closed periods.
 
@@ -13,8 +18,15 @@ Without ``.venv-tryton`` (``make tryton-env``) these tests skip with that reason
 
 from __future__ import annotations
 
+import fcntl
+import json
+import os
+import shutil
+import sqlite3
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -24,6 +36,9 @@ import pytest
 
 from kobling.connectors.tryton.client import TrytonClient
 from kobling.connectors.tryton.local import (
+    INFO_FILE,
+    PASSWORD_FILE,
+    LocalTryton,
     TrytonLocalError,
     copy_database,
     find_venv,
@@ -32,6 +47,7 @@ from kobling.connectors.tryton.local import (
     serve,
     stop,
     wait_until_listening,
+    write_config,
 )
 from kobling.engine import runtime as runtime_module
 from kobling.engine.launch import start_engine, stop_engine
@@ -76,14 +92,96 @@ class TrytonDatabase:
     directory: Path
 
 
+def shared_template(root: Path, venv: Path) -> Path:
+    """Under xdist: the run's template in ``root`` (the parent of the workers' ``popen-gwN``
+    directories), made by the first worker to take the lock. A worker whose init failed leaves
+    no ``INFO_FILE`` (and the lock, however it ended), so the next one starts over."""
+    directory = root / "tryton-template"
+    with (root / "tryton-template.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
+        if not (directory / INFO_FILE).is_file():
+            shutil.rmtree(directory, ignore_errors=True)
+            init_database(directory, port=free_port(), venv=venv)
+    return directory
+
+
+_template = pytest.StashKey[Future[Path]]()
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Under xdist, start on the template at once, in a thread, when a test here will need it:
+    its ~30 s (a subprocess) then pass while the worker runs other tests, and count towards no
+    test's timeout."""
+    if not os.environ.get("PYTEST_XDIST_WORKER") or not session.config.option.basetemp:
+        return
+    if not any(FIXTURE in getattr(item, "fixturenames", ()) for item in session.items):
+        return
+    try:
+        venv = find_venv()
+    except TrytonLocalError:
+        return  # the tests skip, saying why
+    root = Path(session.config.option.basetemp).resolve().parent
+    executor = ThreadPoolExecutor(1, thread_name_prefix="tryton-template")
+    session.config.stash[_template] = executor.submit(shared_template, root, venv)
+    executor.shutdown(wait=False)  # the thread ends with the init; exit waits for it
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    future = session.config.stash.get(_template, None)
+    if future is not None:
+        wait([future])  # never leave an init (a lock holder) half-done behind
+
+
+def activated_template(request: pytest.FixtureRequest, venv: Path) -> Path:
+    """The directory of this run's activated and set-up database (``init_database``): the
+    shared one under xdist, else one made now in this session's temporary directory."""
+    future = request.config.stash.get(_template, None)
+    if future is not None:
+        return future.result()
+    tmp_path_factory: pytest.TempPathFactory = request.getfixturevalue("tmp_path_factory")
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        return shared_template(tmp_path_factory.getbasetemp().parent, venv)
+    directory = tmp_path_factory.mktemp("tryton-template")
+    init_database(directory, port=free_port(), venv=venv)
+    return directory
+
+
+def own_copy(template: Path, directory: Path, port: int) -> LocalTryton:
+    """This session's Tryton directory: its own config (path and port), the template's database
+    file, admin password and info file (with this directory's paths and port)."""
+    source = LocalTryton.load(template)
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    config = write_config(directory, port)
+    # SQLite's backup API, as copy_database: consistent even if a write-ahead log is pending.
+    with (
+        closing(sqlite3.connect(source.database_file)) as origin,
+        closing(sqlite3.connect(directory / source.database_file.name)) as copy,
+    ):
+        origin.backup(copy)
+    shutil.copy2(template / PASSWORD_FILE, directory / PASSWORD_FILE)
+    info = {
+        **source.info,
+        "url": f"http://127.0.0.1:{port}/{source.database}/",
+        "port": port,
+        "directory": str(directory),
+        "config_file": str(config),
+        "database_file": str(directory / source.database_file.name),
+        "admin_password_file": str(directory / PASSWORD_FILE),
+    }
+    (directory / INFO_FILE).write_text(json.dumps(info, indent=2) + "\n")
+    (directory / INFO_FILE).chmod(0o600)
+    return LocalTryton.load(directory)
+
+
 @pytest.fixture(scope="session")
 def tryton_server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[TrytonServer]:
     venv = tryton_venv_or_skip()
+    template = activated_template(request, venv)
     directory = tmp_path_factory.mktemp("tryton")
     port = free_port()
-    local = init_database(directory, port=port, venv=venv)
+    local = own_copy(template, directory, port)
     wanted = sum(
         1 for item in request.session.items if FIXTURE in getattr(item, "fixturenames", ())
     )
