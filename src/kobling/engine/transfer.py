@@ -277,15 +277,19 @@ def _write(
     noun = "credit note" if plan.kind == "credit_note" else "invoice"
     # A fresh order's first run knows nothing of its own can exist yet (write attempts are
     # recorded before the request is sent), which saves the lookups on nearly every transfer.
+    found = None
     if look_up_step(key, order.created_at):
         found = with_retries(find_step, key, connection_id, plan.reference)
         if found is not None and found.state == "booked":
             return found, f"already in the target as {noun} {found.id} (found by reference)"
     if plan.kind == "invoice":
         plan_limit_step(key, connection_id)
-    customer_number = with_retries(customer_step, key, connection_id, plan)
-    with_retries(products_step, key, connection_id, plan)
-    document = _create(key, connection_id, plan, customer_number)
+    if found is not None:  # a draft made earlier: book that one, make no other
+        document = found
+    else:
+        customer_number = with_retries(customer_step, key, connection_id, plan)
+        with_retries(products_step, key, connection_id, plan)
+        document = _create(key, connection_id, plan, customer_number)
     booking = booking_step(key, connection_id, order)
     if booking.book:
         document = with_retries(book_step, key, connection_id, document)
