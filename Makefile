@@ -38,8 +38,9 @@ lint: install
 	$(BIN)/ruff format --check src tests
 	$(BIN)/mypy
 
+# Figures for docs/benchmarks.md (bench/run.py): SQLite, and PostgreSQL on a throw-away server.
 bench: install
-	$(BIN)/python -m bench.run
+	scripts/with-postgres.sh $(BIN)/python -m bench.run $(BENCH_ARGS)
 
 # The chaos run at size (docs/chaos.md): 2,000 orders on a throw-away PostgreSQL with three
 # workers killed at random and the database restarted once. `make test` runs a small one.

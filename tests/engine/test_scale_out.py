@@ -62,53 +62,36 @@ def sandboxes() -> Iterator[Sandboxes]:
     boxes.close()
 
 
-def executors_of(url: str, status: str) -> Counter[str]:
-    """DBOS's own record: which executor holds or ran how many workflows in ``status``."""
+def _rows(url: str, query: str, **params: object) -> list[tuple[object, ...]]:
+    """Rows of a query on DBOS's own tables (schema ``dbos``), read with a fresh engine."""
     engine = sa.create_engine(url)
     try:
         with engine.connect() as conn:
-            rows = conn.execute(
-                sa.text(
-                    "SELECT executor_id, count(*) FROM dbos.workflow_status "
-                    "WHERE status = :status GROUP BY executor_id"
-                ),
-                {"status": status},
-            )
-            return Counter({str(executor): int(n) for executor, n in rows})
+            return [tuple(row) for row in conn.execute(sa.text(query), params)]
     finally:
         engine.dispose()
+
+
+def executors_of(url: str, status: str) -> Counter[str]:
+    """DBOS's own record: which executor holds or ran how many workflows in ``status``."""
+    query = (
+        "SELECT executor_id, count(*) FROM dbos.workflow_status WHERE status = :status "
+        "GROUP BY executor_id"
+    )
+    return Counter({str(e): int(str(n)) for e, n in _rows(url, query, status=status)})
 
 
 def pending_ids(url: str, executor: str) -> set[str]:
-    engine = sa.create_engine(url)
-    try:
-        with engine.connect() as conn:
-            rows = conn.execute(
-                sa.text(
-                    "SELECT workflow_uuid FROM dbos.workflow_status "
-                    "WHERE status = 'PENDING' AND executor_id = :executor"
-                ),
-                {"executor": executor},
-            )
-            return {str(r[0]) for r in rows}
-    finally:
-        engine.dispose()
+    query = (
+        "SELECT workflow_uuid FROM dbos.workflow_status "
+        "WHERE status = 'PENDING' AND executor_id = :executor"
+    )
+    return {str(row[0]) for row in _rows(url, query, executor=executor)}
 
 
 def statuses(url: str, ids: set[str]) -> dict[str, str]:
-    engine = sa.create_engine(url)
-    try:
-        with engine.connect() as conn:
-            rows = conn.execute(
-                sa.text(
-                    "SELECT workflow_uuid, status FROM dbos.workflow_status "
-                    "WHERE workflow_uuid = ANY(:ids)"
-                ),
-                {"ids": list(ids)},
-            )
-            return {str(w): str(s) for w, s in rows}
-    finally:
-        engine.dispose()
+    query = "SELECT workflow_uuid, status FROM dbos.workflow_status WHERE workflow_uuid = ANY(:ids)"
+    return {str(w): str(s) for w, s in _rows(url, query, ids=list(ids))}
 
 
 def wait(condition: object, timeout: float, what: str) -> None:
