@@ -205,9 +205,9 @@ def _look_up_first(key: str, created_at: datetime | None, now: datetime) -> tupl
     if begin is not None and created_at <= begin[1]:
         event = "restored" if begin[0] == write_attempts.RESTORED else "created"
         return True, f"the order is older than this database ({event} {begin[1]:%Y-%m-%d %H:%M})"
-    fresh = timedelta(hours=runtime().tuning.fresh_order_hours)
-    if now - created_at > fresh:
-        return True, "the order is older than a day, it may have been transferred before"
+    hours = runtime().tuning.fresh_order_hours
+    if now - created_at > timedelta(hours=hours):
+        return True, f"the order is older than {hours:g} hours, it may have been transferred before"
     return False, "a new order that no earlier attempt wrote: nothing to find"
 
 
