@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from dbos import DBOS
 
 from kobling.engine import backfill
+from kobling.engine.connectors import connection
 from kobling.store import backfills, usage
 from kobling.store import repository as repo
 from tests.accounting.test_scenarios import BY_ID
@@ -46,9 +48,9 @@ def _wait_finished(engine: Engine, backfill_id: int) -> backfills.Progress:
 def test_500_previous_orders_with_20_problems(engine: Engine) -> None:
     since = _plant(engine, 480, 20)
     cid = engine.connection_id
-    payloads = backfill.select_orders(cid, since)
-    assert len(payloads) == 500
-    estimate = backfill.estimate(cid, payloads)
+    found = backfill.scan(cid, since, keep=500)
+    assert len(found.ids) == 500
+    payloads, estimate = found.first, found.estimate
     assert (estimate.orders, estimate.eligible, estimate.already) == (500, 500, 0)
     assert (estimate.to_transfer, estimate.problems) == (500, 20)
     # e-conomic's transfer limit is 20 a second: 500 transfers take at least 25 s.
@@ -69,7 +71,7 @@ def test_500_previous_orders_with_20_problems(engine: Engine) -> None:
     account = repo.account_of_connection(engine.rt.db, cid)
     assert usage.this_month(engine.rt.db, account, datetime.now(UTC)).orders == 480
     # A second run creates nothing and counts nothing.
-    again = backfill.estimate(cid, payloads)
+    again = backfill.scan(cid, since, keep=0).estimate
     assert (again.already, again.to_transfer) == (480, 20)
     second = backfill.start(cid, since, "", ids, "owner@shop.test")
     rerun = _wait_finished(engine, second)
@@ -84,7 +86,7 @@ def test_a_backfill_pauses_after_its_batch_and_resumes_where_it_stopped(
     monkeypatch.setattr(backfill, "BATCH", 10)  # three batches without 110 orders
     since = _plant(engine, 25, 0)
     cid = engine.connection_id
-    ids = [str(p["id"]) for p in backfill.select_orders(cid, since)]
+    ids = backfill.scan(cid, since, keep=0, estimating=False).ids
     backfill_id = backfill.start(cid, since, "", ids, "owner@shop.test")
     assert backfill.pause(backfill_id)
     # Quiet: the workflow stopped after its batch and every handed order settled.
@@ -99,21 +101,41 @@ def test_a_backfill_pauses_after_its_batch_and_resumes_where_it_stopped(
 
 def test_from_an_order_number_on(engine: Engine) -> None:
     since = _plant(engine, 10, 0)
-    chosen = backfill.select_orders(engine.connection_id, since, from_number="1006")
+    chosen = backfill.scan(engine.connection_id, since, from_number="1006", keep=10).first
     assert [p["number"] for p in chosen] == ["1006", "1007", "1008", "1009", "1010"]
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-def test_the_one_pass_scan_agrees_with_select_and_estimate(engine: Engine) -> None:
+def test_the_one_pass_scan_keeps_ids_oldest_first_and_estimates(engine: Engine) -> None:
     since = _plant(engine, 12, 3)
     cid = engine.connection_id
-    payloads = backfill.select_orders(cid, since)
+    shop = sorted(
+        engine.sandboxes.woo.orders(), key=lambda p: (p["date_created_gmt"], int(p["id"]))
+    )
     found = backfill.scan(cid, since, keep=4)
-    # The same orders in the same order, the same estimate, and the first four in full.
-    assert found.ids == [str(p["id"]) for p in payloads]
-    assert found.estimate == backfill.estimate(cid, payloads)
-    assert (found.estimate.orders, found.estimate.problems) == (15, 3)
-    assert [p["id"] for p in found.first] == [p["id"] for p in payloads[:4]]
+    # Every planted order, oldest first, and the first four in full.
+    assert found.ids == [str(p["id"]) for p in shop]
+    assert [p["id"] for p in found.first] == [p["id"] for p in shop[:4]]
+    # 15 eligible, none transferred yet; the 3 whose totals are off are problems.
+    estimate = found.estimate
+    assert (estimate.orders, estimate.eligible, estimate.already) == (15, 15, 0)
+    assert (estimate.to_transfer, estimate.problems) == (15, 3)
     assert backfill.scan(cid, since, "1010", keep=0, estimating=False).ids == [
-        str(p["id"]) for p in payloads if int(p["number"]) >= 1010
+        str(p["id"]) for p in shop if int(p["number"]) >= 1010
     ]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_the_estimate_runs_at_the_targets_own_call_limit(engine: Engine) -> None:
+    since = _plant(engine, 10, 0)
+    cid = engine.connection_id
+    unlimited = backfill.scan(cid, since, keep=0).estimate
+    # e-conomic's transfer limit (20 a second) without a limit of calls: 10 take 0.5 s.
+    assert unlimited.seconds == 0.5
+    settings = copy.deepcopy(connection(cid).settings)
+    settings["target"] = {**settings.get("target", {}), "calls_per_minute": 60}
+    repo.update_connection_settings(engine.rt.db, cid, settings)
+    limited = backfill.scan(cid, since, keep=0).estimate
+    # 60 calls a minute, spaced 2 % wider: 1.02 s a call.
+    assert limited.target_calls == unlimited.target_calls > 0
+    assert limited.seconds == round(limited.target_calls * 1.02, 1)

@@ -1,11 +1,11 @@
 """Importing previous orders (backfill): select, estimate, dry run, then run, pausably.
 
-1. ``select_orders``: the shop's orders created since a date (and from an order number on),
-   oldest first.
-2. ``estimate``: how many, how many eligible, already transferred, calls to the target, time at
-   the target's rate limit, and how many count against this month's plan or as extra orders.
-3. ``dry_run``: each order as ``kobling preview`` shows it, problems with their reasons.
-4. ``start``: a durable workflow hands the orders to the normal intake in batches, waiting for
+1. ``scan``: one pass over the shop's orders created since a date (and from an order number
+   on), oldest first, that keeps only their ids and the estimate: how many, how many eligible,
+   already transferred, calls to the target, time at the target's rate limit, and how many
+   count against this month's plan or as extra orders.
+2. ``dry_run``: each order as ``kobling preview`` shows it, problems with their reasons.
+3. ``start``: a durable workflow hands the orders to the normal intake in batches, waiting for
    each batch to settle; ``pause`` stops after the current batch, ``resume`` goes on from
    there (should the paused run still be finishing its batch, both hand out the same ids:
    intake ids and the cursor make that harmless). The connection's current settings apply.
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -29,8 +29,9 @@ from dbos import DBOS, SetWorkflowID
 
 from kobling.accounting.plan import DocumentPlan, plan_invoice
 from kobling.connectors import registry
+from kobling.connectors.http import CallLimitable
 from kobling.domain.order import Order
-from kobling.engine.connectors import call_interval, connection, source_for
+from kobling.engine.connectors import call_interval, connection, source_for, target_for
 from kobling.engine.eligibility import decide_eligibility, eligible_states
 from kobling.engine.intake import start_intake
 from kobling.engine.preview import preview
@@ -40,7 +41,7 @@ from kobling.engine.transfer import policy_for
 from kobling.errors import PermanentError
 from kobling.store import backfills, usage
 from kobling.store import repository as repo
-from kobling.store.repository import transfer_key
+from kobling.store.repository import ConnectionConfig, transfer_key
 
 BATCH = 50
 WAIT_SECONDS = 300.0  # per batch, before handing out the next one anyway
@@ -61,22 +62,6 @@ class Estimate:
     notes: list[str] = field(default_factory=list)
 
 
-def select_orders(
-    connection_id: int, since: datetime, from_number: str = ""
-) -> list[dict[str, Any]]:
-    """The shop's orders created at or after ``since`` (and numbered from ``from_number``)."""
-    source = source_for(connection(connection_id))
-    chosen = []
-    for payload in source.changed_orders(since):
-        order = _normalized(source, payload)
-        created = order.created_at if order is not None else since
-        number = str(payload.get("number") or payload.get("id"))
-        if created >= since and _from(number, from_number):
-            chosen.append((created, str(payload.get("id")), payload))
-    chosen.sort(key=lambda item: (item[0], _numeric(item[1])))
-    return [payload for _, _, payload in chosen]
-
-
 @dataclass(frozen=True)
 class Scan:
     """One pass over the shop: the chosen ids in order, the estimate, the first orders."""
@@ -94,8 +79,8 @@ def scan(
     *,
     estimating: bool = True,
 ) -> Scan:
-    """``select_orders`` and ``estimate`` in one pass that keeps only ids: memory stays flat
-    however many orders the shop has. The first ``keep`` orders (for a dry run) are fetched
+    """The chosen orders' ids and the estimate in one pass: memory stays flat however many
+    orders the shop has. The first ``keep`` orders (for a dry run) are fetched
     again by id afterwards. ``estimating=False`` only selects (the estimate stays empty)."""
     source = source_for(connection(connection_id))
     tally = _Tally()
@@ -156,14 +141,6 @@ class _Tally:
         self.products.update(line.product_number for line in plan.lines if line.kind == "product")
 
 
-def estimate(connection_id: int, payloads: Iterable[dict[str, Any]]) -> Estimate:
-    tally = _Tally()
-    count = _counter(connection_id, tally)
-    for payload in payloads:
-        count(payload)
-    return _estimate(connection_id, tally)
-
-
 def _counter(connection_id: int, tally: _Tally) -> Callable[[dict[str, Any]], None]:
     db = runtime().db
     cfg = connection(connection_id)
@@ -210,7 +187,7 @@ def _estimate(connection_id: int, tally: _Tally) -> Estimate:
         to_transfer=to_transfer,
         problems=tally.problems,
         target_calls=calls,
-        seconds=_seconds(cfg.target.kind, cfg.settings, to_transfer, calls),
+        seconds=_seconds(cfg, to_transfer, calls),
         plan_left=left,
         in_plan=in_plan,
         extra=to_transfer - in_plan,
@@ -239,15 +216,24 @@ def _target_calls(target_id: int, tally: _Tally, book: bool) -> tuple[int, list[
     return calls, notes
 
 
-def _seconds(target_kind: str, settings: dict[str, Any], transfers: int, calls: int) -> float:
-    """At the target's own limit of calls a minute when set, else at the connector's pace."""
-    per_minute = (settings.get("target") or {}).get("calls_per_minute")
+def _seconds(cfg: ConnectionConfig, transfers: int, calls: int) -> float:
+    """At the target's own limit of calls a minute when it has one, else at the connector's
+    pace. The built target says what its limit is: the engine knows no connector's settings."""
+    per_minute = _calls_per_minute(cfg)
     if per_minute and calls:
-        return round(calls * call_interval(int(per_minute)), 1)
-    limit = registry.get(target_kind).transfer_rate_limit
+        return round(calls * call_interval(per_minute), 1)
+    limit = registry.get(cfg.target.kind).transfer_rate_limit
     if limit is None or transfers == 0:
         return 0.0
     return round(transfers * limit.period / limit.limit, 1)
+
+
+def _calls_per_minute(cfg: ConnectionConfig) -> int | None:
+    try:
+        target = target_for(cfg)
+    except ValueError:  # settings the connector refuses: the transfers will say so, with a fix
+        return None
+    return target.calls_per_minute if isinstance(target, CallLimitable) else None
 
 
 def dry_run(connection_id: int, payloads: list[dict[str, Any]]) -> list[dict[str, Any]]:
