@@ -14,6 +14,7 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from typing import Any
 
 from kobling.notify.mailer import SmtpSettings
 from kobling.store.crypto import CredentialBox, load_or_create_key
@@ -99,8 +100,30 @@ def tuning_from_env(environ: Mapping[str, str] | None = None) -> EngineTuning:
             f"{', '.join(unknown) or 'not an object'}. Known fields: {', '.join(known)}"
         )
     defaults = EngineTuning()
-    typed = {name: type(getattr(defaults, name))(value) for name, value in overrides.items()}
+    typed = {name: _tuning_value(name, getattr(defaults, name), v) for name, v in overrides.items()}
     return replace(defaults, **typed)
+
+
+def _tuning_value(name: str, default: Any, value: Any) -> Any:
+    """``value`` as the type of the field's default, or an error that names the field.
+
+    JSON booleans are not numbers here, and numbers not strings: a wrong type is a mistake
+    in the override, not something to convert."""
+    kind = type(default)
+    numeric = isinstance(value, int | float) and not isinstance(value, bool)
+    if kind is float and numeric and value == value:  # not NaN
+        return float(value)
+    if kind is int and numeric and float(value).is_integer():
+        return int(value)
+    if kind is str and isinstance(value, str):
+        return value
+    raise ValueError(
+        f"{TUNING_ENV}: {name} must be {_TYPE_WORDS.get(kind, kind.__name__)}, "
+        f"not {json.dumps(value)}; its default is {json.dumps(default)}"
+    )
+
+
+_TYPE_WORDS = {float: "a number", int: "a whole number", str: "a string"}
 
 
 @dataclass
