@@ -11,7 +11,6 @@ checkpoints, Markdown tables) are tested in tests/bench; nothing here asserts a 
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import platform
@@ -30,6 +29,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+
+from kobling.store.scratch_databases import fresh_postgres_database, psycopg_conninfo
 
 # --- pure helpers -------------------------------------------------------------------------
 
@@ -245,34 +246,6 @@ def postgres_base_url() -> str | None:
     return os.environ.get(BENCH_URL_ENV) or os.environ.get(TEST_URL_ENV) or None
 
 
-def psycopg_conninfo(url: str) -> str:
-    """A libpq URI for a SQLAlchemy URL (``postgresql+psycopg://`` → ``postgresql://``)."""
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-@contextmanager
-def fresh_postgres_database(base_url: str) -> Iterator[str]:
-    """An empty database on the server of ``base_url`` (dropped afterwards, WITH (FORCE))."""
-    import psycopg
-    from psycopg import sql
-    from sqlalchemy.engine import make_url
-
-    base = make_url(base_url)
-    name = f"kobling_bench_{secrets.token_hex(6)}"
-    admin = psycopg_conninfo(base_url)
-    with psycopg.connect(admin, autocommit=True, connect_timeout=10) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield base.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(admin, autocommit=True, connect_timeout=10) as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
-
-
 # --- simulators ---------------------------------------------------------------------------
 
 BOOK_PATH = "/invoices/booked"
@@ -422,23 +395,6 @@ class Deployment:
         return "\n".join(f"--- {p.name}\n{p.tail()}" for p in self.processes)
 
 
-def process_env(
-    data_dir: Path, database_url: str | None, public_url: str, tuning: dict[str, Any]
-) -> dict[str, str]:
-    from kobling.engine.runtime import TUNING_ENV
-
-    env = {
-        **os.environ,
-        "KOBLING_DATA_DIR": str(data_dir),
-        "KOBLING_PUBLIC_URL": public_url,
-        TUNING_ENV: json.dumps(tuning),
-    }
-    env.pop("KOBLING_DATABASE_URL", None)
-    if database_url is not None:
-        env["KOBLING_DATABASE_URL"] = database_url
-    return env
-
-
 def make_deployment(
     data_dir: Path,
     database_url: str | None,
@@ -448,44 +404,22 @@ def make_deployment(
     tuning: dict[str, Any] | None = None,
 ) -> Deployment:
     """SQLite: one ``kobling run --no-sandbox``; PostgreSQL: a web process and ``workers``."""
-    from kobling.chaos.processes import Process
+    from kobling.chaos.processes import deployment, process_env
     from kobling.web.server import free_port
 
-    logs.mkdir(parents=True, exist_ok=True)
+    if database_url is None and workers != 1:
+        raise BenchError("SQLite runs one process; several workers need PostgreSQL")
     port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = process_env(data_dir, database_url, url, tuning or FAST_TUNING)
-    health = f"{url}/healthz"
-    serve = ["run", "--no-sandbox", "--port", str(port)]
-    tag = secrets.token_hex(3)
-    if database_url is None:
-        if workers != 1:
-            raise BenchError("SQLite runs one process; several workers need PostgreSQL")
-        single = Process(
-            "kobling-run",
-            serve,
-            env | {"KOBLING_EXECUTOR_ID": f"bench-{tag}-1"},
-            logs / "kobling-run.log",
-            health,
-        )
-        return Deployment([single], [single], url)
-    web = Process(
-        "web",
-        [*serve, "--no-worker"],
-        env | {"KOBLING_EXECUTOR_ID": f"bench-{tag}-web"},
-        logs / "web.log",
-        health,
+    env = process_env(data_dir, database_url, f"http://127.0.0.1:{port}", tuning or FAST_TUNING)
+    started = deployment(
+        env=env,
+        port=port,
+        logs=logs,
+        workers=workers,
+        separate_web=database_url is not None,
+        id_prefix=f"bench-{secrets.token_hex(3)}",
     )
-    crew = [
-        Process(
-            f"worker-{n}",
-            ["worker"],
-            env | {"KOBLING_EXECUTOR_ID": f"bench-{tag}-worker-{n}"},
-            logs / f"worker-{n}.log",
-        )
-        for n in range(1, workers + 1)
-    ]
-    return Deployment([web, *crew], crew, url)
+    return Deployment(started.processes, started.workers, started.url)
 
 
 # --- one run ------------------------------------------------------------------------------
@@ -604,7 +538,7 @@ def _database(base_url: str | None) -> Iterator[str | None]:
     if base_url is None:
         yield None
         return
-    with fresh_postgres_database(base_url) as url:
+    with fresh_postgres_database(base_url, prefix="kobling_bench") as url:
         yield url
 
 

@@ -30,7 +30,6 @@ from bench.harness import (
     database_label,
     format_seconds,
     markdown_table,
-    process_env,
     read_status,
     say,
 )
@@ -90,7 +89,7 @@ def fill_shop(woo: Any, n: int, now: datetime) -> None:
 
 
 def measure(database_url: str | None, n: int) -> dict[str, Any]:
-    from kobling.chaos.processes import Process
+    from kobling.chaos.processes import Process, process_env
 
     now = datetime.now(UTC)
     with bench_run(database_url, start_date=now) as run:

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from kobling.store.scratch_databases import fresh_postgres_database
 from tests.support import slow_first
-from tests.support.postgres import database_urls, fresh_postgres_database
+from tests.support.postgres import database_urls
 
 REPO = Path(__file__).resolve().parent.parent
 

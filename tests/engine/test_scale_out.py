@@ -26,8 +26,8 @@ from kobling.engine.runtime import TUNING_ENV, configure
 from kobling.sandbox import Sandboxes, create_sandbox_integration, make_sandboxes, sandbox_app
 from kobling.store import repository as repo
 from kobling.store.database import Database
+from kobling.store.scratch_databases import fresh_postgres_database
 from kobling.web.server import free_port, serve_in_thread
-from tests.support.postgres import fresh_postgres_database
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.timeout(900)]
 

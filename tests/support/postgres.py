@@ -1,4 +1,5 @@
-"""PostgreSQL for the tests: parametrisation over the database kinds and fresh databases.
+"""PostgreSQL for the tests: parametrisation over the database kinds (fresh databases come
+from ``kobling.store.scratch_databases``).
 
 `scripts/with-postgres.sh` (what `make test` runs) starts a private server and exports
 ``KOBLING_TEST_DATABASE_URL``; without it the PostgreSQL variants skip with a reason.
@@ -7,15 +8,9 @@
 from __future__ import annotations
 
 import os
-import secrets
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-import psycopg
 import pytest
-from psycopg import sql
-from sqlalchemy.engine import URL, make_url
 
 if TYPE_CHECKING:
     from _pytest.mark.structures import ParameterSet
@@ -51,30 +46,3 @@ def database_urls() -> list[ParameterSet]:
             )
         )
     return params
-
-
-def psycopg_conninfo(url: str | URL) -> str:
-    """A libpq connection URI for a SQLAlchemy URL (``postgresql+psycopg://`` → ``postgresql://``)."""
-    parsed = make_url(url) if isinstance(url, str) else url
-    return parsed.set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-@contextmanager
-def fresh_postgres_database(base_url: str) -> Iterator[str]:
-    """Create an empty database on the server of ``base_url`` and yield its SQLAlchemy URL.
-
-    The database is dropped afterwards ``WITH (FORCE)``, so connections still open to it
-    (a pool that was not disposed) do not keep it alive.
-    """
-    base = make_url(base_url)
-    name = f"kobling_{secrets.token_hex(8)}"
-    admin = psycopg_conninfo(base)
-    with psycopg.connect(admin, autocommit=True, connect_timeout=10) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield base.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(admin, autocommit=True, connect_timeout=10) as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )

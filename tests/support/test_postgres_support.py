@@ -7,14 +7,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from tests.support.postgres import (
-    ENV_VAR,
-    SKIP_REASON,
-    database_urls,
-    fresh_postgres_database,
-    postgres_url,
-    psycopg_conninfo,
-)
+from kobling.store.scratch_databases import fresh_postgres_database, psycopg_conninfo
+from tests.support.postgres import ENV_VAR, SKIP_REASON, database_urls, postgres_url
 
 
 def _database_exists(base_url: str, name: str) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import signal
@@ -11,8 +12,11 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
+
+from kobling.engine.runtime import TUNING_ENV
 
 
 @dataclass
@@ -112,3 +116,74 @@ class Killer:
             # Down for a moment, as a supervisor (systemd, Kubernetes) would restart it.
             self._stop.wait(rng.uniform(0.3, 2.0))
             victim.start()
+
+
+def process_env(
+    data_dir: Path, database_url: str | None, public_url: str, tuning: dict[str, Any]
+) -> dict[str, str]:
+    """The environment of a Kobling process: this one's, with the data directory, the public
+    URL, the tuning and the database set (SQLite in ``data_dir`` when ``database_url`` is
+    None, whatever the calling environment says)."""
+    env = {
+        **os.environ,
+        "KOBLING_DATA_DIR": str(data_dir),
+        "KOBLING_PUBLIC_URL": public_url,
+        TUNING_ENV: json.dumps(tuning),
+    }
+    env.pop("KOBLING_DATABASE_URL", None)
+    if database_url is not None:
+        env["KOBLING_DATABASE_URL"] = database_url
+    return env
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """Kobling's processes as a user runs them: all of them, the workers among them (one
+    ``kobling run`` counts as a worker) and the URL of the dashboard and webhooks."""
+
+    processes: list[Process]
+    workers: list[Process]
+    url: str
+
+
+def deployment(
+    *,
+    env: dict[str, str],
+    port: int,
+    logs: Path,
+    workers: int,
+    separate_web: bool,
+    id_prefix: str,
+) -> Deployment:
+    """One ``kobling run``, or (``separate_web``) ``kobling run --no-worker`` and ``workers``
+    ``kobling worker`` processes, each under a stable executor id. Not started."""
+    logs.mkdir(parents=True, exist_ok=True)
+    url = f"http://127.0.0.1:{port}"
+    health = f"{url}/healthz"
+    serve = ["run", "--no-sandbox", "--port", str(port)]
+    if not separate_web:
+        single = Process(
+            "kobling-run",
+            serve,
+            env | {"KOBLING_EXECUTOR_ID": f"{id_prefix}-1"},
+            logs / "kobling-run.log",
+            health,
+        )
+        return Deployment([single], [single], url)
+    web = Process(
+        "web",
+        [*serve, "--no-worker"],
+        env | {"KOBLING_EXECUTOR_ID": f"{id_prefix}-web"},
+        logs / "web.log",
+        health,
+    )
+    crew = [
+        Process(
+            f"worker-{n}",
+            ["worker"],
+            env | {"KOBLING_EXECUTOR_ID": f"{id_prefix}-worker-{n}"},
+            logs / f"worker-{n}.log",
+        )
+        for n in range(1, workers + 1)
+    ]
+    return Deployment([web, *crew], crew, url)

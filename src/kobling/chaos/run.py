@@ -11,8 +11,6 @@ from the simulator's ledger.
 
 from __future__ import annotations
 
-import json
-import os
 import random
 import shlex
 import subprocess
@@ -26,12 +24,12 @@ from typing import Any
 
 from sqlalchemy.exc import OperationalError
 
-from kobling.chaos.processes import Killer, Process
+from kobling.chaos.processes import Killer, Process, deployment, process_env
 from kobling.connectors.economic.sandbox import FAULT_KINDS as ECONOMIC_FAULTS
 from kobling.demo import check_ledger, economic_documents
 from kobling.engine import runtime as runtime_module
 from kobling.engine.reconcile import reconcile
-from kobling.engine.runtime import TUNING_ENV, configure
+from kobling.engine.runtime import configure
 from kobling.sandbox import Sandboxes, create_sandbox_integration, make_sandboxes, sandbox_app
 from kobling.store import repository as repo
 from kobling.web.server import free_port, serve_in_thread
@@ -140,44 +138,17 @@ def _run(plan: ChaosPlan, base: Path) -> dict[str, Any]:
 
 
 def _processes(plan: ChaosPlan, data_dir: Path, logs: Path) -> tuple[list[Process], list[Process]]:
-    logs.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    env = {
-        **os.environ,
-        "KOBLING_DATA_DIR": str(data_dir),
-        "KOBLING_PUBLIC_URL": f"http://127.0.0.1:{port}",
-        TUNING_ENV: json.dumps(CHAOS_TUNING),
-    }
-    if plan.database_url is not None:
-        env["KOBLING_DATABASE_URL"] = plan.database_url
-    health = f"http://127.0.0.1:{port}/healthz"
-    serve = ["run", "--no-sandbox", "--port", str(port)]
-    if plan.workers == 1:
-        single = Process(
-            "kobling-run",
-            serve,
-            env | {"KOBLING_EXECUTOR_ID": "chaos-1"},
-            logs / "kobling-run.log",
-            health,
-        )
-        return [single], [single]
-    web = Process(
-        "web",
-        [*serve, "--no-worker"],
-        env | {"KOBLING_EXECUTOR_ID": "chaos-web"},
-        logs / "web.log",
-        health,
+    env = process_env(data_dir, plan.database_url, f"http://127.0.0.1:{port}", CHAOS_TUNING)
+    started = deployment(
+        env=env,
+        port=port,
+        logs=logs,
+        workers=plan.workers,
+        separate_web=plan.workers > 1,
+        id_prefix="chaos",
     )
-    workers = [
-        Process(
-            f"worker-{n}",
-            ["worker"],
-            env | {"KOBLING_EXECUTOR_ID": f"chaos-worker-{n}"},
-            logs / f"worker-{n}.log",
-        )
-        for n in range(1, plan.workers + 1)
-    ]
-    return [web, *workers], workers
+    return started.processes, started.workers
 
 
 def _inject_faults(sandboxes: Sandboxes, seed: int) -> None:
