@@ -125,11 +125,15 @@ def _follow(rt: Any, backfill_id: int, *, quiet: bool) -> Any:
     columns = (BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, disable=quiet, transient=True) as bar:
         task = bar.add_task("orders", total=current.total)
+        counting = 0.0
         while current.state == "running" or current.pending:
             bar.update(task, completed=current.settled)
-            # Counting the whole backfill costs a query per 500 orders handed: every 2 s.
-            time.sleep(2.0)
+            # Counting looks up every order handed so far (about 5 µs each): every 2 s, or
+            # less often in a large backfill, so that counting takes under 2 % of the time.
+            time.sleep(max(2.0, 50 * counting))
+            began = time.monotonic()
             current = backfills.progress(rt.db, backfill_id)
+            counting = time.monotonic() - began
         bar.update(task, completed=current.settled)
     return current
 

@@ -11,6 +11,7 @@ from sqlalchemy import func, select, update
 
 from kobling.store.database import Database
 from kobling.store.models import Backfill, Transfer
+from kobling.store.repository import transfer_key
 
 CHUNK = 500  # ids per IN (...) when counting progress
 
@@ -117,18 +118,21 @@ SETTLED = ("done", "skipped", "held", "failed")
 
 
 def _outcomes(db: Database, connection_id: int, ids: Sequence[str]) -> Counter[str]:
-    """Outcomes of the invoice transfers of these orders ("pending" for unsettled ones)."""
+    """Outcomes of the invoice transfers of these orders ("pending" for unsettled ones).
+
+    Looked up by transfer key, through its unique index: a filter on the connection and the
+    source id walks every transfer of the connection, which made each check of a batch, and
+    each progress count, slower the further a large backfill got."""
     counts: Counter[str] = Counter()
     with db.session() as s:
         for start in range(0, len(ids), CHUNK):
+            keys = [
+                transfer_key(connection_id, "order", source_id, "invoice")
+                for source_id in ids[start : start + CHUNK]
+            ]
             query = (
                 select(Transfer.state, Transfer.outcome, func.count())
-                .where(
-                    Transfer.connection_id == connection_id,
-                    Transfer.object_type == "order",
-                    Transfer.purpose == "invoice",
-                    Transfer.source_id.in_(ids[start : start + CHUNK]),
-                )
+                .where(Transfer.key.in_(keys))
                 .group_by(Transfer.state, Transfer.outcome)
             )
             for state, outcome, n in s.execute(query):
