@@ -33,6 +33,7 @@ DEMO_TUNING = EngineTuning(
     backoff_max=5.0,
     poll_lookback_seconds=600.0,
     queue_polling_interval=0.1,
+    work_queue_polling_interval=0.1,
     intake_concurrency=8,
 )
 

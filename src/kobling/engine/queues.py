@@ -27,7 +27,7 @@ def register_queues() -> None:
     _queues[WORK_QUEUE] = DBOS.register_queue(
         WORK_QUEUE,
         worker_concurrency=tuning.work_concurrency,
-        polling_interval_sec=tuning.queue_polling_interval,
+        polling_interval_sec=tuning.work_queue_polling_interval,
         on_conflict="always_update",
     )
     for spec in registry.all_specs():

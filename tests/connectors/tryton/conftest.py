@@ -230,6 +230,7 @@ ENGINE_TUNING = EngineTuning(
     backoff_base=0.05,
     backoff_max=1.0,
     queue_polling_interval=0.05,
+    work_queue_polling_interval=0.05,
     scheduler_interval=1.0,
     poll_lookback_seconds=600.0,
     invoice_wait_interval=0.2,
