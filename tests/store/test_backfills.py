@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,14 +14,6 @@ from kobling.store import repository as repo
 from kobling.store.crypto import CredentialBox
 from kobling.store.database import Database
 from tests.store.test_repository import _connection
-
-
-@pytest.fixture
-def db(database_url: str) -> Iterator[Database]:
-    database = Database(database_url)
-    database.migrate()
-    yield database
-    database.dispose()
 
 
 def _transfer(db: Database, connection_id: int, source_id: str, outcome: str | None) -> None:

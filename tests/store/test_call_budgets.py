@@ -6,7 +6,6 @@ from __future__ import annotations
 import itertools
 import multiprocessing
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -18,14 +17,6 @@ from kobling.store.crypto import CredentialBox
 from kobling.store.database import Database
 
 NOW = 1_000.0  # a fixed "now" for all callers, so every slot can be worked out by hand
-
-
-@pytest.fixture
-def db(database_url: str) -> Iterator[Database]:
-    database = Database(database_url)
-    database.migrate()
-    yield database
-    database.dispose()
 
 
 def _system(db: Database, name: str = "Ledger") -> int:

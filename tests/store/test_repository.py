@@ -15,14 +15,6 @@ from kobling.store.database import Database
 
 
 @pytest.fixture
-def db(database_url: str) -> Database:
-    database = Database(database_url)
-    database.migrate()
-    yield database
-    database.dispose()
-
-
-@pytest.fixture
 def box() -> CredentialBox:
     return CredentialBox(Fernet.generate_key())
 

@@ -5,10 +5,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlalchemy import update
 
 from kobling.store import workers
@@ -16,14 +14,6 @@ from kobling.store.database import Database
 from kobling.store.models import Worker
 
 HOST = "host-a"
-
-
-@pytest.fixture
-def db(database_url: str) -> Iterator[Database]:
-    database = Database(database_url)
-    database.migrate()
-    yield database
-    database.dispose()
 
 
 def _dead_pid() -> int:
