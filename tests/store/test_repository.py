@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 from cryptography.fernet import Fernet
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from kobling.store import repository as repo
 from kobling.store.crypto import CredentialBox
@@ -144,3 +144,25 @@ def test_bindings_and_poll_cursor(db: Database, box: CredentialBox) -> None:
     repo.set_poll_cursor(db, cid, moment)
     got = repo.get_poll_cursor(db, cid)
     assert got == moment and got.tzinfo is not None
+
+
+def test_a_connection_loads_with_its_systems_in_one_statement(
+    db: Database, box: CredentialBox
+) -> None:
+    """Every step of a transfer loads its connection: one statement, not one per relation."""
+    connection_id = _connection(db, box)
+    statements: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        cfg = repo.load_connection(db, box, connection_id)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    assert (cfg.source.kind, cfg.target.kind) == ("woocommerce", "economic")
+    assert cfg.source.credentials == {"consumer_secret": "cs_TOPSECRET"}
+    assert cfg.start_date == datetime(2026, 1, 1, tzinfo=UTC)
+    assert [s for s in statements if s.lstrip().upper().startswith("SELECT")] == statements
+    assert len(statements) == 1

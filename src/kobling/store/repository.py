@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from kobling.store import usage
 from kobling.store.crypto import CredentialBox
@@ -208,8 +209,18 @@ def load_system(db: Database, box: CredentialBox, system_id: int) -> SystemConfi
 
 
 def load_connection(db: Database, box: CredentialBox, connection_id: int) -> ConnectionConfig:
+    """The connection with its integration and both systems, in one query: every step of a
+    transfer loads it (a lazy load per relation made it four)."""
     with db.session() as s:
-        c = s.get(Connection, connection_id)
+        c = s.scalar(
+            select(Connection)
+            .where(Connection.id == connection_id)
+            .options(
+                joinedload(Connection.integration),
+                joinedload(Connection.source_system),
+                joinedload(Connection.target_system),
+            )
+        )
         if c is None:
             raise LookupError(f"connection {connection_id} does not exist")
         return ConnectionConfig(
