@@ -131,6 +131,10 @@ def test_snapshots_are_appended_in_order(db: Database, box: CredentialBox) -> No
     assert [s.stage for s in snaps] == ["received", "plan"]
     assert snaps[0].data == {"total": "10.00"}
     assert transfer.stage == "plan"
+    assert snaps[0].created_at is not None and transfer.updated_at >= snaps[0].created_at
+    with pytest.raises(LookupError, match="no transfer 1:order:2:invoice"):
+        repo.add_snapshot(db, "1:order:2:invoice", "plan", {})
+    assert len(repo.transfer_with_snapshots(db, key)[1]) == 2
 
 
 def test_bindings_and_poll_cursor(db: Database, box: CredentialBox) -> None:
