@@ -79,9 +79,10 @@ def scan(
     *,
     estimating: bool = True,
 ) -> Scan:
-    """The chosen orders' ids and the estimate in one pass: memory stays flat however many
-    orders the shop has. The first ``keep`` orders (for a dry run) are fetched
-    again by id afterwards. ``estimating=False`` only selects (the estimate stays empty)."""
+    """The chosen orders' ids and the estimate in one pass that keeps no order: about 0.3 KiB
+    per order (id, sort key, the estimate's customer key), 28 MiB for 100,000 (measured,
+    docs/benchmarks.md). The first ``keep`` orders (for a dry run) are fetched again by id
+    afterwards. ``estimating=False`` only selects (the estimate stays empty)."""
     source = source_for(connection(connection_id))
     tally = _Tally()
     count = _counter(connection_id, tally) if estimating else (lambda _payload: None)
