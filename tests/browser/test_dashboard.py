@@ -88,6 +88,8 @@ def wait_for_text(browser_page: BrowserPage, text: str, timeout: float = 60.0) -
 
 
 def test_sign_up_watch_fix_retry(kobling: str, page: BrowserPage) -> None:
+    from playwright.sync_api import expect  # here: without playwright the fixtures skip
+
     browser = page.page
     browser.goto(kobling + "/")
     assert browser.url.endswith("/signup")
@@ -105,7 +107,8 @@ def test_sign_up_watch_fix_retry(kobling: str, page: BrowserPage) -> None:
     browser.get_by_role("link", name="Log", exact=True).click()
     browser.fill("#log-number", "1020")
     browser.get_by_role("button", name="Search").click()
-    assert browser.locator("#live tbody tr").count() == 1
+    # Waits: count() reads the page as it is, and the search's page may still be loading.
+    expect(browser.locator("#live tbody tr")).to_have_count(1)
     page.screenshot("2-log-search")
     browser.get_by_role("link", name="1020", exact=True).click()
     reason = browser.locator("#reason").inner_text()
