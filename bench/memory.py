@@ -10,7 +10,8 @@ holding every order, invoice and customer) is reported beside it.
 
 The requested size is 100,000 orders, which takes hours at one account's pace; ``make bench``
 uses a size that ends within about 15 minutes and projects the duration of 100,000 from the
-measured rate.
+measured rate. A long run may be stopped by hand (Ctrl-C, or SIGTERM to the bench): it then
+reports the samples it has, with the last one.
 """
 
 from __future__ import annotations
@@ -115,26 +116,17 @@ def measure(database_url: str | None, n: int) -> dict[str, Any]:
         assert process.popen is not None
         sampler = Sampler(process.popen.pid, run.sims.booked)
         sampler.start()
-        deadline = time.monotonic() + 300 + n * 3.0
-        told = time.monotonic()
-        try:
-            while process.alive():
-                if time.monotonic() > deadline:
-                    raise BenchError(f"the backfill did not finish in time:\n{process.tail()}")
-                if time.monotonic() - told > 30:
-                    told = time.monotonic()
-                    rss = read_status(process.popen.pid).get("VmRSS", 0) // 1024
-                    say(f"  {run.sims.booked()} of {n} booked, Kobling RSS {rss} MiB")
-                time.sleep(0.5)
-        finally:
-            sampler.stop()
-            process.stop()
-        if process.popen.returncode != 0:
-            raise BenchError(
-                f"kobling backfill exited {process.popen.returncode}:\n{process.tail()}"
-            )
-        run.wait_settled(n, timeout=30)
-        outcomes = run.outcomes()
+        stopped = _follow(process, sampler, run, n, deadline=time.monotonic() + 300 + n * 3.0)
+        if stopped:
+            # Stopped by hand (Ctrl-C, SIGTERM): a long run still reports what it measured.
+            outcomes = {f"stopped by hand at {run.sims.booked()} booked": 1}
+        else:
+            if process.popen.returncode != 0:
+                raise BenchError(
+                    f"kobling backfill exited {process.popen.returncode}:\n{process.tail()}"
+                )
+            run.wait_settled(n, timeout=30)
+            outcomes = run.outcomes()
         bookings = run.sims.booking_times()
     return {
         "database": database_label(database_url),
@@ -146,29 +138,53 @@ def measure(database_url: str | None, n: int) -> dict[str, Any]:
         "bookings": bookings,
         "samples": sampler.samples,
         "outcomes": outcomes,
+        "stopped": stopped,
     }
 
 
+def _follow(process: Any, sampler: Sampler, run: Any, n: int, *, deadline: float) -> bool:
+    """Until the backfill process ends (False) or the bench is stopped by hand (True), with a
+    progress line every 30 s. The process is stopped either way."""
+    told = time.monotonic()
+    try:
+        while process.alive():
+            if time.monotonic() > deadline:
+                raise BenchError(f"the backfill did not finish in time:\n{process.tail()}")
+            if time.monotonic() - told > 30:
+                told = time.monotonic()
+                rss = read_status(process.popen.pid).get("VmRSS", 0) // 1024
+                say(f"  {run.sims.booked()} of {n} booked, Kobling RSS {rss} MiB")
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        say("memory: stopped by hand; reporting what was measured")
+        return True
+    finally:
+        sampler.stop()
+        process.stop()
+    return False
+
+
 def checkpoint_rows(result: dict[str, Any]) -> list[list[Any]]:
+    """The first sample past each checkpoint; for a run stopped by hand also its last one."""
     samples = result["samples"]
-    started = result["started"]
-    rows: list[list[Any]] = []
-    for mark in checkpoints(result["orders"]):
-        found = next((s for s in samples if s[1] >= mark), None)
-        if found is None:
-            continue
-        moment, _booked, rss, hwm, mine = found
-        rows.append(
-            [
-                result["database"],
-                mark,
-                format_seconds(moment - started),
-                round(rss / 1024),
-                round(hwm / 1024),
-                round(mine / 1024),
-            ]
-        )
-    return rows
+    chosen = [
+        (mark, found)
+        for mark in checkpoints(result["orders"])
+        if (found := next((s for s in samples if s[1] >= mark), None)) is not None
+    ]
+    if result.get("stopped") and samples and (not chosen or chosen[-1][1] is not samples[-1]):
+        chosen.append((samples[-1][1], samples[-1]))
+    return [
+        [
+            result["database"],
+            mark,
+            format_seconds(moment - result["started"]),
+            round(rss / 1024),
+            round(hwm / 1024),
+            round(mine / 1024),
+        ]
+        for mark, (moment, _booked, rss, hwm, mine) in chosen
+    ]
 
 
 def main(options: Options) -> str:

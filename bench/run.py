@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
 import time
 
@@ -81,6 +82,9 @@ def databases_for(figure: str, choice: str, pg: str | None) -> tuple[str | None,
 
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
+    # SIGTERM stops a long figure like Ctrl-C does; the memory figure then reports the
+    # samples it has (bench/memory.py).
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     figures = chosen_figures(args.only)
     pg = postgres_base_url()
     print("## Benchmarks" + (" (quick)" if args.quick else "") + "\n")
