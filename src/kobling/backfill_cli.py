@@ -119,6 +119,7 @@ def _follow(rt: Any, backfill_id: int, *, quiet: bool) -> Any:
     """Wait for the backfill to finish, with a progress bar unless ``quiet``."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
+    from kobling.engine import backfill as engine_backfill
     from kobling.store import backfills
 
     current = backfills.progress(rt.db, backfill_id)
@@ -128,9 +129,7 @@ def _follow(rt: Any, backfill_id: int, *, quiet: bool) -> Any:
         counting = 0.0
         while current.state == "running" or current.pending:
             bar.update(task, completed=current.settled)
-            # Counting looks up every order handed so far (about 5 µs each): every 2 s, or
-            # less often in a large backfill, so that counting takes under 2 % of the time.
-            time.sleep(max(2.0, 50 * counting))
+            time.sleep(engine_backfill.progress_interval(counting))
             began = time.monotonic()
             current = backfills.progress(rt.db, backfill_id)
             counting = time.monotonic() - began

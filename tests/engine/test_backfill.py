@@ -139,3 +139,10 @@ def test_the_estimate_runs_at_the_targets_own_call_limit(engine: Engine) -> None
     # 60 calls a minute, spaced 2 % wider: 1.02 s a call.
     assert limited.target_calls == unlimited.target_calls > 0
     assert limited.seconds == round(limited.target_calls * 1.02, 1)
+
+
+def test_progress_is_counted_less_often_when_counting_takes_long() -> None:
+    # Counting within 40 ms: every 2 s. Counting 100,000 orders (~0.5 s): every 25 s.
+    assert backfill.progress_interval(0.001) == 2.0
+    assert backfill.progress_interval(0.04) == 2.0
+    assert backfill.progress_interval(0.5) == 25.0

@@ -62,6 +62,15 @@ class Estimate:
     notes: list[str] = field(default_factory=list)
 
 
+def progress_interval(counting: float) -> float:
+    """Seconds until a watcher (the CLI's progress bar, the dashboard's import page) counts a
+    backfill's progress again, given that counting took ``counting`` seconds.
+
+    Counting looks up every order handed so far (about 5 µs each; 0.5 s at 100,000): every
+    2 s, or less often for large imports, so that counting takes under 2 % of the time."""
+    return max(2.0, 50 * counting)
+
+
 @dataclass(frozen=True)
 class Scan:
     """One pass over the shop: the chosen ids in order, the estimate, the first orders."""

@@ -52,17 +52,15 @@ async def backfill_page(
     found = account.connection(connection_id)
     if found is None:
         return not_found(f"Connection {connection_id}")
-    began = monotonic()
-    shown = [
-        (b, backfills.progress(runtime().db, b.id))
-        for b in backfills.for_connection(runtime().db, found.id)
-    ]
+    # In a worker thread: counting a large import takes a noticeable part of a second.
+    shown, counting = await run_in_threadpool(_imports, found.id)
     context: dict[str, Any] = {
         "connection": found,
         "since": since,
         "from_number": from_number[:100],
         "backfills": shown,
-        "refresh_seconds": _refresh_seconds(monotonic() - began),
+        # htmx's "every Ns" takes whole seconds here.
+        "refresh_seconds": math.ceil(backfill.progress_interval(counting)),
     }
     if since:
         start = _since(since)
@@ -128,7 +126,9 @@ async def backfill_action(
     return see_other(f"/connections/{row.connection_id}/backfill#b{backfill_id}")
 
 
-def _refresh_seconds(counting: float) -> int:
-    """The page counts every order of every import (about 5 µs each) on each refresh: every
-    2 s, or less often for large imports, so that an open page costs under 2 % of a core."""
-    return max(2, math.ceil(50 * counting))
+def _imports(connection_id: int) -> tuple[list[tuple[Any, backfills.Progress]], float]:
+    """The connection's imports with their progress, and how long counting them took."""
+    began = monotonic()
+    db = runtime().db
+    shown = [(b, backfills.progress(db, b.id)) for b in backfills.for_connection(db, connection_id)]
+    return shown, monotonic() - began
