@@ -197,6 +197,7 @@ def test_run_serves_the_dashboard_and_transfers_sandbox_orders(tmp_path: Path) -
         )
         estimate = planned["estimate"]
         assert estimate["orders"] >= estimate["already"] >= len(done)
+        assert estimate["duration"].startswith("about ") and estimate["warnings"] == []
         assert len(planned["dry_run"]) == 2 and planned["dry_run"][0]["number"]
         log_text = (tmp_path / "run.log").read_text()
         assert "Kobling is running" in log_text

@@ -147,9 +147,11 @@ def _show(result: dict[str, Any], as_json: bool) -> None:
         f"{e['to_transfer']} to transfer, {e['problems']} with problems"
     )
     typer.echo(
-        f"about {e['target_calls']} calls to the accounting system, {e['seconds']:.0f} s at its "
+        f"about {e['target_calls']} calls to the accounting system, {e['duration']} at its "
         f"rate limit; {e['in_plan']} count in this month's plan, {e['extra']} as extra orders"
     )
+    for warning in e["warnings"]:
+        typer.echo(f"warning: {warning}", err=True)
     for shown in result.get("dry_run", []):
         problems = "; ".join(shown["problems"]) or "ok"
         typer.echo(f"  order {shown['number']}: {problems}")

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from dbos import DBOS
 
+from kobling.connectors import registry
 from kobling.engine import backfill
 from kobling.engine.connectors import connection
 from kobling.store import backfills, usage
@@ -139,6 +141,25 @@ def test_the_estimate_runs_at_the_targets_own_call_limit(engine: Engine) -> None
     # 60 calls a minute, spaced 2 % wider: 1.02 s a call.
     assert limited.target_calls == unlimited.target_calls > 0
     assert limited.seconds == round(limited.target_calls * 1.02, 1)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_the_estimate_warns_of_an_import_beyond_the_targets_fair_use(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    since = _plant(engine, 10, 0)
+    cid = engine.connection_id
+    within = backfill.scan(cid, since, keep=0).estimate
+    assert within.warnings == [] and within.target_calls > 20
+    # The same import against an agreement allowed 20 calls a day.
+    spec = registry.get("economic")
+    monkeypatch.setitem(
+        registry._REGISTRY, "economic", dataclasses.replace(spec, daily_call_budget=20)
+    )
+    (warning,) = backfill.scan(cid, since, keep=0).estimate.warnings
+    assert f"about {within.target_calls:,} calls to e-conomic" in warning
+    # 20 calls a day is less than one a minute: no pace fits, only parts.
+    assert "import by date in parts" in warning and "calls per minute" not in warning
 
 
 def test_progress_is_counted_less_often_when_counting_takes_long() -> None:

@@ -47,6 +47,9 @@ class ConnectorSpec:
     # A source that can normalize payloads without credentials or network (for preview).
     offline_source: Callable[[Mapping[str, Any]], OrderSource] | None = None
     transfer_rate_limit: RateLimit | None = None
+    # Calls a day per account that the remote's terms allow (a fair-use budget, not enforced by
+    # the remote with 429s): a backfill estimate that needs more says so, with the pace that fits.
+    daily_call_budget: int | None = None
     # One cheap authenticated read for the dashboard's "Test connection"; never raises for
     # remote trouble (see ``base.run_check``).
     check_connection: (

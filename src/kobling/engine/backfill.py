@@ -60,6 +60,9 @@ class Estimate:
     in_plan: int
     extra: int
     notes: list[str] = field(default_factory=list)
+    duration: str = ""  # ``seconds`` in words: "about 2 h 5 min"
+    # What the user must know before starting: an import beyond the target's fair use.
+    warnings: list[str] = field(default_factory=list)
 
 
 def progress_interval(counting: float) -> float:
@@ -186,6 +189,9 @@ def _estimate(connection_id: int, tally: _Tally) -> Estimate:
     to_transfer = tally.eligible - tally.already
     book = cfg.settings.get("target", {}).get("invoice_mode", "book") == "book"
     calls, notes = _target_calls(cfg.target.id, tally, book)
+    per_minute = _calls_per_minute(cfg)
+    seconds = _seconds(cfg, to_transfer, calls, per_minute)
+    spec = registry.get(cfg.target.kind)
     account_id = repo.account_of_connection(db, connection_id)
     month = usage.this_month(db, account_id, datetime.now(UTC))
     left = month.left
@@ -197,11 +203,13 @@ def _estimate(connection_id: int, tally: _Tally) -> Estimate:
         to_transfer=to_transfer,
         problems=tally.problems,
         target_calls=calls,
-        seconds=_seconds(cfg, to_transfer, calls),
+        seconds=seconds,
         plan_left=left,
         in_plan=in_plan,
         extra=to_transfer - in_plan,
         notes=notes,
+        duration=in_words(seconds),
+        warnings=over_daily_budget(calls, spec.daily_call_budget, per_minute, spec.title),
     )
 
 
@@ -226,10 +234,9 @@ def _target_calls(target_id: int, tally: _Tally, book: bool) -> tuple[int, list[
     return calls, notes
 
 
-def _seconds(cfg: ConnectionConfig, transfers: int, calls: int) -> float:
+def _seconds(cfg: ConnectionConfig, transfers: int, calls: int, per_minute: int | None) -> float:
     """At the target's own limit of calls a minute when it has one, else at the connector's
-    pace. The built target says what its limit is: the engine knows no connector's settings."""
-    per_minute = _calls_per_minute(cfg)
+    pace."""
     if per_minute and calls:
         return round(calls * call_interval(per_minute), 1)
     limit = registry.get(cfg.target.kind).transfer_rate_limit
@@ -239,11 +246,61 @@ def _seconds(cfg: ConnectionConfig, transfers: int, calls: int) -> float:
 
 
 def _calls_per_minute(cfg: ConnectionConfig) -> int | None:
+    """The built target says what its limit is: the engine knows no connector's settings."""
     try:
         target = target_for(cfg)
     except ValueError:  # settings the connector refuses: the transfers will say so, with a fix
         return None
     return target.calls_per_minute if isinstance(target, CallLimitable) else None
+
+
+MINUTES_A_DAY = 24 * 60
+
+
+def over_daily_budget(
+    calls: int, budget: int | None, per_minute: int | None, target: str
+) -> list[str]:
+    """A warning when an import needs more calls than the target's daily fair use and is not
+    paced within it, with the pace that fits.
+
+    e-conomic, for one, sends no 429 when an agreement goes over its 50,000 calls a day; it may
+    restrict the integration instead. At Kobling's own pace (several transfers a second) a
+    large import would spend days of that budget in hours."""
+    if budget is None or calls <= budget:
+        return []
+    if per_minute is not None and per_minute * MINUTES_A_DAY <= budget:
+        return []  # paced within fair use: the estimate's time already says how many days
+    over = (
+        f"This import needs about {calls:,} calls to {target}, more than its fair use of "
+        f"{budget:,} calls a day, and {target} may restrict an integration that goes over it."
+    )
+    parts = "import by date in parts that each need fewer calls, one part a day."
+    fits = budget // MINUTES_A_DAY
+    if fits < 1:  # under one call a minute: no pace fits, only parts
+        return [f"{over} Please {parts}"]
+    pace = f" (now {per_minute})" if per_minute is not None else ""
+    return [
+        f"{over} Set 'calls per minute' in the {target} settings to at most {fits}{pace}, "
+        f"fewer if your daily orders need calls too; the import then takes "
+        f"{in_words(calls * call_interval(fits))}. Or {parts}"
+    ]
+
+
+def in_words(seconds: float) -> str:
+    """A duration as people say it: "about 40 s", "about 2 h 5 min", "about 3 days 4 h"."""
+    whole = round(seconds)
+    days, rest = divmod(whole, 86_400)
+    hours, rest = divmod(rest, 3_600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        parts = [f"{days} day{'s' if days != 1 else ''}", f"{hours} h" if hours else ""]
+    elif hours:
+        parts = [f"{hours} h", f"{minutes} min" if minutes else ""]
+    elif minutes:
+        parts = [f"{minutes} min", f"{secs} s" if secs else ""]
+    else:
+        parts = [f"{secs} s"]
+    return "about " + " ".join(p for p in parts if p)
 
 
 def dry_run(connection_id: int, payloads: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -18,5 +18,8 @@ CONNECTOR = register(
         # agreement per day (fact sheet §11). A transfer costs about eight calls; 20 transfers
         # a second per agreement keeps bursts polite, and the client honours 429/Retry-After.
         transfer_rate_limit=RateLimit(limit=20, period=1.0),
+        # Fair use: 50,000 calls per agreement per 24 h; above it e-conomic "may restrict the
+        # integration without warning" (fact sheet §11).
+        daily_call_budget=50_000,
     )
 )
