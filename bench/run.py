@@ -26,7 +26,14 @@ import time
 
 from bench.harness import Options, describe_machine, format_seconds, postgres_base_url, say
 
-FIGURES = ("engine_overhead", "calls_per_order", "rate_limit", "latency", "memory")
+FIGURES = (
+    "engine_overhead",
+    "calls_per_order",
+    "rate_limit",
+    "latency",
+    "memory",
+    "object_census",
+)
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
@@ -46,7 +53,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         type=int,
         default=None,
         help="orders in the memory figure's backfill (default 1000, --quick 300; the "
-        "requested size is 100000, which takes hours)",
+        "requested size is 100000, which takes hours) and the object census's (default 1300, "
+        "at most 5200)",
     )
     parser.add_argument(
         "--rate-minutes",
