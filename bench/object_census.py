@@ -92,7 +92,7 @@ def measure(n: int) -> list[list[Any]]:
                         raise BenchError(f"the backfill did not reach {mark} in time")
                     time.sleep(0.5)
                 outside, simulators = census(run.sims.sets)
-                rows.append([mark, outside, simulators, round(sqlite_memory() / 1e6, 1)])
+                rows.append([mark, outside, simulators, f"{sqlite_memory() / 1e6:.1f}"])
                 say(f"  census at {mark}: {rows[-1]}")
         finally:
             stop_engine(run.rt)
