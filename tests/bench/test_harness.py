@@ -167,6 +167,7 @@ def test_figures_and_databases_chosen() -> None:
         "rate_limit",
         "latency",
         "memory",
+        "object_census",
     ]
     assert chosen_figures(["memory,latency"]) == ["latency", "memory"]
     with pytest.raises(SystemExit):
