@@ -5,6 +5,8 @@ Expected values are worked out by hand in the comments; nothing here measures ti
 
 from __future__ import annotations
 
+import importlib
+
 import pytest
 from bench.harness import (
     call_breakdown,
@@ -16,7 +18,7 @@ from bench.harness import (
     percentile,
     rate_per_minute,
 )
-from bench.run import chosen_figures, databases_for
+from bench.run import FIGURES, chosen_figures, databases_for
 
 
 class TestPercentile:
@@ -161,14 +163,9 @@ def test_format_seconds() -> None:
 
 
 def test_figures_and_databases_chosen() -> None:
-    assert chosen_figures([]) == [
-        "engine_overhead",
-        "calls_per_order",
-        "rate_limit",
-        "latency",
-        "memory",
-        "object_census",
-    ]
+    # Every figure, in order, and each has its module with a ``main``.
+    assert chosen_figures([]) == list(FIGURES)
+    assert all(callable(importlib.import_module(f"bench.{f}").main) for f in FIGURES)
     assert chosen_figures(["memory,latency"]) == ["latency", "memory"]
     with pytest.raises(SystemExit):
         chosen_figures(["nope"])
